@@ -1,0 +1,13 @@
+import type { Command } from 'commander';
+import type { CliIo } from '../program';
+
+/** A subcommand module: adds itself to the program. Set `exit.code` for a non-zero exit status. */
+export type RegisterCommand = (program: Command, io: CliIo, exit: { code: number }) => void;
+
+/** Every subcommand, in help order. Add one import and one entry per command file. */
+const commands: RegisterCommand[] = [];
+
+/** Adds every subcommand to `program`. */
+export function registerCommands(program: Command, io: CliIo, exit: { code: number }): void {
+  for (const register of commands) register(program, io, exit);
+}
