@@ -1,1 +1,13 @@
-export {};
+/**
+ * `@safeguard/domain/matching`: exact hash indexes and banks of indicators.
+ *
+ * - {@link MihPdqIndex}: exact PDQ Hamming-radius search by multi-index hashing, with
+ *   incremental add/remove; {@link BruteForcePdqIndex}: the reference scan.
+ * - {@link ExactHashIndex}: MD5 / SHA-1 / SHA-256 exact lookup.
+ */
+export * from './hash-words';
+export * from './pdq-index';
+export * from './brute-force-pdq-index';
+export * from './mih-layout';
+export * from './mih-pdq-index';
+export * from './exact-hash-index';

@@ -1,0 +1,448 @@
+import { InvalidInputError } from '../errors';
+import { PDQ_WORDS, PdqHashInput, popcount32, toPdqWords } from './hash-words';
+import { MihLayout, chooseMihLayout, mihLayoutFromWidths, mihRadii } from './mih-layout';
+import { PdqHit, PdqIndex, assertRadius, growUint32, sortHits } from './pdq-index';
+
+/** Options of {@link MihPdqIndex}. */
+export interface MihPdqIndexOptions {
+  /**
+   * Fixed substring layout. Default: chosen from the live size at each compaction with
+   * {@link chooseMihLayout} (and re-chosen when the size has changed 4-fold).
+   */
+  readonly layout?: MihLayout;
+  /** Radius the automatic layout is tuned for. Default 31. Searches at any radius stay exact. */
+  readonly designRadius?: number;
+  /** Widest automatic substring, bits. Default 24 (see {@link chooseMihLayout}). */
+  readonly maxWidth?: number;
+  /**
+   * Entries added since the last compaction are scanned linearly by every search. Above this
+   * many, compaction is due. Default 4096: scanning 4096 hashes costs ~15 µs, small next to a
+   * search of a 10M bank (~0.5 ms), while compactions stay rare.
+   */
+  readonly deltaLimit?: number;
+  /**
+   * Removed entries still referenced by tables cost a wasted candidate check each. Above
+   * `max(deltaLimit, size * tombstoneRatio)` of them, compaction is due. Default 0.1.
+   */
+  readonly tombstoneRatio?: number;
+  /**
+   * When true (default), each add/remove does a slice of any due compaction, sized so a job
+   * finishes before the delta doubles: merging is incremental, never a stop-the-world rebuild.
+   * Set false to drive it yourself with {@link MihPdqIndex.compactStep} (e.g. from idle ticks).
+   */
+  readonly autoCompact?: boolean;
+}
+
+/** Memory and state figures of a {@link MihPdqIndex}. */
+export interface MihPdqIndexStats {
+  /** Live entries. */
+  readonly size: number;
+  /** Entries scanned linearly (added since the compaction that covers them). */
+  readonly deltaSize: number;
+  /** Removed ids still referenced by tables or the delta. */
+  readonly tombstones: number;
+  /** Current substring widths (empty before the first compaction). */
+  readonly widths: readonly number[];
+  /** Bytes of table offsets and ids. */
+  readonly tableBytes: number;
+  /** Bytes of hash words, liveness flags and dedupe stamps (per id slot). */
+  readonly entryBytes: number;
+  /** True while a compaction job is in progress. */
+  readonly compacting: boolean;
+}
+
+interface Table {
+  readonly width: number;
+  /** `offsets[k] .. offsets[k+1]` is bucket `k` in `ids`. Length `2^width + 1`. */
+  readonly offsets: Uint32Array;
+  readonly ids: Uint32Array;
+}
+
+interface Job {
+  readonly layout: MihLayout;
+  readonly replaceAll: boolean;
+  readonly startClock: number;
+  readonly high: number;
+  readonly snap: Uint8Array;
+  readonly liveCount: number;
+  readonly built: Table[];
+  table: number;
+  phase: 0 | 1;
+  cursor: number;
+  offsets: Uint32Array | null;
+  ids: Uint32Array | null;
+}
+
+/** Extracts `width` bits at `bitOffset` from the 8 words at `h[base..]` (width <= 26). */
+function substring(h: Uint32Array, base: number, bitOffset: number, width: number): number {
+  const a = bitOffset >>> 5;
+  const sh = bitOffset & 31;
+  let key = h[base + a] >>> sh;
+  if (sh + width > 32) key |= h[base + a + 1] << (32 - sh);
+  return (key & ((1 << width) - 1)) >>> 0;
+}
+
+/**
+ * Exact Hamming-radius search over 256-bit PDQ hashes by multi-index hashing (Norouzi, Punjani
+ * and Fleet, "Fast Exact Search in Hamming Space with Multi-Index Hashing").
+ *
+ * Why this shape: HMA's matcher rebuilds a FAISS index on every list change (memory spikes, a
+ * thundering herd at ~10M hashes) and its 16 × 16-bit tables verify ~40k candidates per query
+ * at 10M. Here:
+ * - The 256 bits are cut into m substrings of about log2(n) bits ({@link chooseMihLayout}); a
+ *   query probes each table with every key within `s_t` bits of its substring, with radii from
+ *   {@link mihRadii} so that no hash within the radius can be missed. Candidates are verified
+ *   by popcount over 8 words, so results are exact for every radius 0..256.
+ * - Storage is typed arrays only: 8 `Uint32` words per id, a liveness byte, a dedupe stamp
+ *   (generation-stamped `Uint32Array`, no `Set`), and per table a CSR pair (bucket offsets
+ *   indexed directly by the substring value, then ids).
+ * - Changes never rebuild the world: adds go to a delta scanned linearly, removes clear the
+ *   liveness byte (visible to the next search). Compaction rebuilds ONE table at a time from a
+ *   snapshot, in bounded slices, and swaps it in; peak extra memory is one table. Only a change
+ *   of layout (bank size changed 4-fold) builds a full new table set before swapping.
+ *   Removed ids are reused only once no table references them.
+ *
+ * Searches are synchronous and not re-entrant (one shared stamp array).
+ */
+export class MihPdqIndex implements PdqIndex {
+  private hashes: Uint32Array = new Uint32Array(0);
+  private live: Uint8Array = new Uint8Array(0);
+  private stamps: Uint32Array = new Uint32Array(0);
+  private generation = 0;
+  private high = 0;
+  private liveCount = 0;
+  private clock = 0;
+  /** Ids reusable now (referenced by no table and not in the delta). */
+  private readonly freeIds: number[] = [];
+  /** Removed ids (and removal clocks) awaiting a compaction that started after their removal. */
+  private pendingIds: Uint32Array = new Uint32Array(0);
+  private pendingClocks: number[] = [];
+  private pendingCount = 0;
+  /** Ids added since the covering compaction started, with their add clocks, in clock order. */
+  private deltaIds: Uint32Array = new Uint32Array(0);
+  private deltaClocks: number[] = [];
+  private deltaCount = 0;
+  private layout: MihLayout | null = null;
+  private tables: Table[] = [];
+  private sizeAtLayout = 0;
+  private radiiCache = new Map<number, number[]>();
+  private job: Job | null = null;
+  private readonly options: MihPdqIndexOptions;
+
+  /** Creates an empty index. @throws InvalidInputError `mih_layout_invalid` for a bad fixed layout. */
+  constructor(options: MihPdqIndexOptions = {}) {
+    this.options = options;
+    if (options.layout) mihLayoutFromWidths(options.layout.widths);
+  }
+
+  /**
+   * Builds an index from `count` hashes stored as 8 words each in `words` (ids `0..count-1` in
+   * order) and compacts it synchronously. Storage is sized exactly to `count`.
+   */
+  static fromWords(words: Uint32Array, count: number, options: MihPdqIndexOptions = {}): MihPdqIndex {
+    if (words.length < count * PDQ_WORDS) throw new InvalidInputError('pdq_hex_invalid', 'words shorter than count * 8');
+    const index = new MihPdqIndex(options);
+    index.reserve(count);
+    index.hashes.set(words.subarray(0, count * PDQ_WORDS));
+    index.live.fill(1, 0, count);
+    index.high = count;
+    index.liveCount = count;
+    index.clock = 1;
+    index.compact();
+    return index;
+  }
+
+  /** @inheritDoc */
+  get size(): number {
+    return this.liveCount;
+  }
+
+  /** Pre-allocates storage for ids `0..capacity-1`, so a known bank size is stored without slack. */
+  reserve(capacity: number): void {
+    if (this.live.length >= capacity) return;
+    const h = new Uint32Array(capacity * PDQ_WORDS);
+    h.set(this.hashes);
+    this.hashes = h;
+    const l = new Uint8Array(capacity);
+    l.set(this.live);
+    this.live = l;
+    this.stamps = new Uint32Array(capacity);
+    this.generation = 0;
+  }
+
+  /** @inheritDoc */
+  add(hash: PdqHashInput): number {
+    const w = toPdqWords(hash);
+    let id: number;
+    if (this.freeIds.length > 0) {
+      id = this.freeIds.pop() as number;
+    } else {
+      id = this.high++;
+      if (id >= this.live.length) this.reserve(Math.max(16, Math.ceil(this.live.length * 1.5)));
+    }
+    this.hashes.set(w, id * PDQ_WORDS);
+    this.live[id] = 1;
+    this.liveCount++;
+    const clock = ++this.clock;
+    this.deltaIds = growUint32(this.deltaIds, this.deltaCount + 1);
+    this.deltaIds[this.deltaCount] = id;
+    this.deltaClocks[this.deltaCount] = clock;
+    this.deltaCount++;
+    this.autoStep();
+    return id;
+  }
+
+  /** @inheritDoc */
+  remove(id: number): boolean {
+    if (!this.has(id)) return false;
+    this.live[id] = 0;
+    this.liveCount--;
+    this.pendingIds = growUint32(this.pendingIds, this.pendingCount + 1);
+    this.pendingIds[this.pendingCount] = id;
+    this.pendingClocks[this.pendingCount] = ++this.clock;
+    this.pendingCount++;
+    this.autoStep();
+    return true;
+  }
+
+  /** @inheritDoc */
+  has(id: number): boolean {
+    return Number.isInteger(id) && id >= 0 && id < this.high && this.live[id] === 1;
+  }
+
+  /**
+   * True when a compaction job is running or due: delta or tombstones above their limits, or the
+   * layout stale. A small index (delta within its limit) is never compacted automatically: a
+   * linear scan is as fast as tables there.
+   */
+  get needsCompaction(): boolean {
+    if (this.job) return true;
+    if (this.deltaCount > (this.options.deltaLimit ?? 4096)) return true;
+    if (this.layout === null) return false;
+    const tombLimit = Math.max(this.options.deltaLimit ?? 4096, this.liveCount * (this.options.tombstoneRatio ?? 0.1));
+    if (this.pendingCount > tombLimit) return true;
+    return this.layoutStale();
+  }
+
+  /** Runs compaction to completion (starting a job even if none is due). */
+  compact(): void {
+    if (!this.job && this.liveCount + this.deltaCount + this.pendingCount > 0) this.startJob();
+    while (this.job) this.compactStep(1 << 24);
+  }
+
+  /**
+   * Does at most about `budget` units of compaction work (one unit = one id visited for one
+   * table), starting a job if one is due. Returns true when no job remains in progress.
+   */
+  compactStep(budget = 1 << 16): boolean {
+    if (!this.job) {
+      if (!this.needsCompaction) return true;
+      this.startJob();
+    }
+    let work = budget;
+    while (work > 0 && this.job) work -= this.stepJob(this.job, work);
+    return this.job === null;
+  }
+
+  /** Memory and state figures. */
+  stats(): MihPdqIndexStats {
+    let tableBytes = 0;
+    for (const t of this.tables) tableBytes += t.offsets.byteLength + t.ids.byteLength;
+    return {
+      size: this.liveCount,
+      deltaSize: this.deltaCount,
+      tombstones: this.pendingCount,
+      widths: this.layout ? [...this.layout.widths] : [],
+      tableBytes,
+      entryBytes: this.hashes.byteLength + this.live.byteLength + this.stamps.byteLength,
+      compacting: this.job !== null,
+    };
+  }
+
+  /** @inheritDoc */
+  search(query: PdqHashInput, radius: number): PdqHit[] {
+    assertRadius(radius);
+    const q = toPdqWords(query);
+    const q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3], q4 = q[4], q5 = q[5], q6 = q[6], q7 = q[7];
+    const h = this.hashes;
+    const live = this.live;
+    const stamps = this.stamps;
+    if (this.generation >= 0xfffffffe) {
+      stamps.fill(0);
+      this.generation = 0;
+    }
+    const gen = ++this.generation;
+    const out: PdqHit[] = [];
+
+    let offsets: Uint32Array = new Uint32Array(1);
+    let ids: Uint32Array = new Uint32Array(0);
+    let width = 0;
+    const scan = (key: number): void => {
+      const hi = offsets[key + 1];
+      for (let j = offsets[key]; j < hi; j++) {
+        const id = ids[j];
+        const b = id << 3;
+        const d =
+          popcount32(h[b] ^ q0) + popcount32(h[b + 1] ^ q1) + popcount32(h[b + 2] ^ q2) + popcount32(h[b + 3] ^ q3) +
+          popcount32(h[b + 4] ^ q4) + popcount32(h[b + 5] ^ q5) + popcount32(h[b + 6] ^ q6) + popcount32(h[b + 7] ^ q7);
+        if (d <= radius && live[id] === 1 && stamps[id] !== gen) {
+          stamps[id] = gen;
+          out.push({ id, distance: d });
+        }
+      }
+    };
+    const probe = (key: number, from: number, left: number): void => {
+      scan(key);
+      if (left === 0) return;
+      for (let bit = from; bit < width; bit++) probe(key ^ (1 << bit), bit + 1, left - 1);
+    };
+
+    if (this.layout) {
+      const radii = this.radiiFor(radius);
+      const { bitOffsets } = this.layout;
+      for (let t = 0; t < this.tables.length; t++) {
+        const s = radii[t];
+        if (s < 0) continue;
+        const table = this.tables[t];
+        offsets = table.offsets;
+        ids = table.ids;
+        width = table.width;
+        probe(substring(q, 0, bitOffsets[t], width), 0, s);
+      }
+    }
+    const dIds = this.deltaIds;
+    for (let i = 0; i < this.deltaCount; i++) {
+      const id = dIds[i];
+      const b = id << 3;
+      const d =
+        popcount32(h[b] ^ q0) + popcount32(h[b + 1] ^ q1) + popcount32(h[b + 2] ^ q2) + popcount32(h[b + 3] ^ q3) +
+        popcount32(h[b + 4] ^ q4) + popcount32(h[b + 5] ^ q5) + popcount32(h[b + 6] ^ q6) + popcount32(h[b + 7] ^ q7);
+      if (d <= radius && live[id] === 1 && stamps[id] !== gen) {
+        stamps[id] = gen;
+        out.push({ id, distance: d });
+      }
+    }
+    return out.length > 1 ? sortHits(out) : out;
+  }
+
+  private radiiFor(radius: number): number[] {
+    let r = this.radiiCache.get(radius);
+    if (!r) {
+      r = mihRadii(this.layout as MihLayout, radius);
+      this.radiiCache.set(radius, r);
+    }
+    return r;
+  }
+
+  private layoutStale(): boolean {
+    if (this.options.layout || this.layout === null) return false;
+    const n = this.liveCount;
+    const before = this.sizeAtLayout;
+    return (n > 4 * before && n > 1024) || (n * 4 < before && before > 1024);
+  }
+
+  private autoStep(): void {
+    if (this.options.autoCompact === false || !this.needsCompaction) return;
+    const widths = this.options.layout?.widths ?? this.layout?.widths ?? new Array<number>(16).fill(16);
+    // A job visits every id twice per table (plus prefix sums over 2^w offsets); spread it over
+    // `deltaLimit / 2` mutations so it completes before the delta doubles.
+    let jobWork = 0;
+    for (const w of widths) jobWork += 2 * (this.high + 1) + 2 * ((1 << w) >>> 4);
+    const limit = this.options.deltaLimit ?? 4096;
+    this.compactStep(Math.ceil((2 * jobWork) / limit));
+  }
+
+  private startJob(): void {
+    const relayout = this.layout === null || this.layoutStale();
+    const layout = this.options.layout
+      ? this.options.layout
+      : relayout
+        ? chooseMihLayout(this.liveCount, { designRadius: this.options.designRadius, maxWidth: this.options.maxWidth })
+        : (this.layout as MihLayout);
+    const replaceAll = this.layout === null || relayout || layout.widths.length !== this.tables.length;
+    this.job = {
+      layout,
+      replaceAll,
+      startClock: ++this.clock,
+      high: this.high,
+      snap: this.live.slice(0, this.high),
+      liveCount: this.liveCount,
+      built: [],
+      table: 0,
+      phase: 0,
+      cursor: 0,
+      offsets: null,
+      ids: null,
+    };
+  }
+
+  /** Performs up to `budget` units of `job`; returns the units spent (at least 1). */
+  private stepJob(job: Job, budget: number): number {
+    const width = job.layout.widths[job.table];
+    const bitOffset = job.layout.bitOffsets[job.table];
+    const h = this.hashes;
+    const snap = job.snap;
+    if (job.offsets === null) {
+      job.offsets = new Uint32Array((1 << width) + 1);
+      job.phase = 0;
+      job.cursor = 0;
+    }
+    const off = job.offsets;
+    const end = Math.min(job.high, job.cursor + budget);
+    const spent = Math.max(1, end - job.cursor);
+    if (job.phase === 0) {
+      for (let id = job.cursor; id < end; id++) {
+        if (snap[id] === 1) off[substring(h, id << 3, bitOffset, width) + 1]++;
+      }
+      job.cursor = end;
+      if (end < job.high) return spent;
+      for (let k = 1; k < off.length; k++) off[k] += off[k - 1];
+      job.ids = new Uint32Array(job.liveCount);
+      job.phase = 1;
+      job.cursor = 0;
+      return spent + (off.length >>> 4);
+    }
+    const ids = job.ids as Uint32Array;
+    for (let id = job.cursor; id < end; id++) {
+      if (snap[id] === 1) ids[off[substring(h, id << 3, bitOffset, width)]++] = id;
+    }
+    job.cursor = end;
+    if (end < job.high) return spent;
+    // After filling, offsets[k] holds the end of bucket k; shift right by one to get starts.
+    off.copyWithin(1, 0, off.length - 1);
+    off[0] = 0;
+    const table: Table = { width, offsets: off, ids };
+    if (job.replaceAll) job.built.push(table);
+    else this.tables[job.table] = table;
+    job.offsets = null;
+    job.ids = null;
+    job.table++;
+    if (job.table === job.layout.widths.length) this.finishJob(job);
+    return spent + (off.length >>> 4);
+  }
+
+  private finishJob(job: Job): void {
+    if (job.replaceAll) {
+      this.tables = job.built;
+      this.layout = job.layout;
+      this.radiiCache = new Map();
+      this.sizeAtLayout = job.liveCount;
+    }
+    // Every table now holds every id live at job.startClock: drop those from the delta.
+    let keep = 0;
+    while (keep < this.deltaCount && this.deltaClocks[keep] < job.startClock) keep++;
+    this.deltaIds.copyWithin(0, keep, this.deltaCount);
+    this.deltaClocks.splice(0, keep);
+    this.deltaCount -= keep;
+    // Ids removed before the job started are in no table and not in the delta: reusable.
+    let retired = 0;
+    while (retired < this.pendingCount && this.pendingClocks[retired] < job.startClock) {
+      this.freeIds.push(this.pendingIds[retired]);
+      retired++;
+    }
+    this.pendingIds.copyWithin(0, retired, this.pendingCount);
+    this.pendingClocks.splice(0, retired);
+    this.pendingCount -= retired;
+    this.job = null;
+  }
+}
