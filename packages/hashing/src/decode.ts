@@ -1,0 +1,176 @@
+/**
+ * The one place that turns untrusted image bytes into pixels.
+ *
+ * Why one helper: every decoder call must carry the same defences (byte and pixel limits read
+ * from the header before any pixel is decoded, first page only, a time budget, strict failure on
+ * corrupt data) and the same choices that make PDQ bit-identical to Meta's reference:
+ * - EXIF orientation is NOT applied (the reference hashes stored pixels); `autoOrient` opts in.
+ * - Embedded ICC profiles are ignored (sharp `ignoreIcc`), as the reference does.
+ * - CMYK is read as raw ink channels and converted with the reference's plain formula (in
+ *   `@safeguard/domain/pdq`), not through a colour profile.
+ * - Alpha is dropped, not composited; palette, 1-bit and 16-bit images become 8-bit grey or RGB
+ *   (16-bit samples are reduced by sharp to their high byte; the reference has no 16-bit vectors).
+ * - Multi-page and animated files (GIF, TIFF, WebP) contribute their first page only.
+ */
+import sharp from 'sharp';
+import type { PixelImage } from '@safeguard/domain/pdq';
+import { MediaError } from './errors';
+import { sniffMedia } from './sniff';
+import type { ImageFormat } from './sniff';
+
+/** Limits applied to every decode. Each trades coverage of rare huge media against memory and CPU per worker. */
+export interface DecodeLimits {
+  /** Largest accepted input in bytes. Default 64 MiB. Over it: `media_too_large`. */
+  maxBytes?: number;
+  /**
+   * Largest accepted width × height, checked from the header before decoding (and enforced again
+   * by sharp's `limitInputPixels`). Default 100 million: a full RGB decode then needs up to
+   * 300 MB, so size worker memory accordingly. Over it: `media_dimensions_exceeded`.
+   */
+  maxPixels?: number;
+  /** Largest accepted width or height. Default 65,500 (libjpeg's own ceiling). Over it: `media_dimensions_exceeded`. */
+  maxDimension?: number;
+  /** Time budget for decoding one image, in ms (rounded up to whole seconds for libvips). Default 10,000. Over it: `decode_timeout`. */
+  timeoutMs?: number;
+}
+
+/** Options of {@link decodeImage}. */
+export interface DecodeOptions extends DecodeLimits {
+  /** Apply the EXIF orientation before hashing. Default false, like the reference (its hashes are of the stored pixels). */
+  autoOrient?: boolean;
+  /**
+   * `exact` (default): full decode, then the reference's 512×512 nearest-neighbour resampling in
+   * the PDQ step; bit-identical to the reference.
+   * `fast`: for JPEG and WebP larger than 512 on a side, decode at a reduced scale (libjpeg DCT /
+   * libwebp shrink-on-load) and resample to 512×512 with nearest neighbour inside sharp. Several
+   * times faster on large photographs; a few bits away from the reference (see the README).
+   * Other formats decode as in `exact`.
+   */
+  mode?: HashMode;
+}
+
+/** See {@link DecodeOptions.mode}. */
+export type HashMode = 'exact' | 'fast';
+
+/** Default limits, see {@link DecodeLimits}. */
+export const DEFAULT_DECODE_LIMITS: Required<DecodeLimits> = Object.freeze({
+  maxBytes: 64 * 1024 * 1024,
+  maxPixels: 100_000_000,
+  maxDimension: 65_500,
+  timeoutMs: 10_000,
+});
+
+/** A decoded image ready for `pdqHashPixels`, plus what the header said. */
+export interface DecodedImage {
+  /** 8-bit interleaved pixels (grey, RGB or CMYK, alpha possibly present and ignored by PDQ). */
+  pixels: PixelImage;
+  /** Container format. */
+  format: ImageFormat;
+  /** Width of the stored image (first page), in pixels, before any fast-mode reduction. */
+  width: number;
+  /** Height of the stored image (first page), in pixels, before any fast-mode reduction. */
+  height: number;
+}
+
+/** Side at or under which the reference does not resample, so fast mode has nothing to save. */
+const FAST_TARGET = 512;
+
+/**
+ * Decodes untrusted bytes into 8-bit pixels with every limit applied.
+ * @throws MediaError `media_empty`, `media_too_large`, `media_unsupported_type`,
+ *   `media_dimensions_exceeded` (before decoding), `media_truncated`, `decode_failed`,
+ *   `decode_timeout`.
+ */
+export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
+  const limits = { ...DEFAULT_DECODE_LIMITS, ...stripUndefined(options) };
+  if (bytes.length === 0) throw new MediaError('media_empty', 'media has zero bytes');
+  if (bytes.length > limits.maxBytes) throw new MediaError('media_too_large', `media exceeds ${limits.maxBytes} bytes`);
+  const sniffed = sniffMedia(bytes);
+  if (sniffed.kind !== 'image') {
+    throw new MediaError('media_unsupported_type', sniffed.kind === 'video' ? `video (${sniffed.format}) where an image was expected` : 'not a supported image format');
+  }
+  const format = sniffed.format;
+  const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const inputOptions: sharp.SharpOptions = {
+    failOn: 'error',
+    limitInputPixels: limits.maxPixels,
+    sequentialRead: true,
+    pages: 1,
+    page: 0,
+    ignoreIcc: true,
+    autoOrient: options.autoOrient ?? false,
+  };
+
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(input, inputOptions).metadata();
+  } catch (err) {
+    throw toMediaError(err);
+  }
+  const width = meta.autoOrient?.width !== undefined && options.autoOrient ? meta.autoOrient.width : meta.width;
+  const height = meta.autoOrient?.height !== undefined && options.autoOrient ? meta.autoOrient.height : meta.height;
+  if (!width || !height) throw new MediaError('decode_failed', 'image header has no dimensions');
+  const pageHeight = meta.pageHeight && meta.pageHeight < height ? meta.pageHeight : height;
+  if (width > limits.maxDimension || pageHeight > limits.maxDimension || width * pageHeight > limits.maxPixels) {
+    throw new MediaError('media_dimensions_exceeded', `image of ${width}×${pageHeight} exceeds the limits`);
+  }
+  if (meta.format && !SHARP_FORMATS.has(meta.format)) throw new MediaError('media_unsupported_type', 'not a supported image format');
+
+  let pipeline = sharp(input, inputOptions).timeout({ seconds: Math.max(1, Math.ceil(limits.timeoutMs / 1000)) });
+  const cmyk = meta.space === 'cmyk';
+  if (cmyk) pipeline = pipeline.pipelineColourspace('cmyk').toColourspace('cmyk');
+  else if (meta.space === 'b-w' || meta.space === 'grey16') pipeline = pipeline.toColourspace('b-w');
+  const fast = options.mode === 'fast' && (format === 'jpeg' || format === 'webp') && (width > FAST_TARGET || pageHeight > FAST_TARGET);
+  if (fast) pipeline = pipeline.resize(FAST_TARGET, FAST_TARGET, { fit: 'fill', kernel: 'nearest', fastShrinkOnLoad: true });
+  let out: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    out = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw toMediaError(err);
+  }
+  const { info, data } = out;
+  const channels = info.channels;
+  const model = cmyk && channels >= 4 ? 'cmyk' : channels <= 2 ? 'grey' : 'rgb';
+  return {
+    pixels: { data, width: info.width, height: info.height, channels, model },
+    format,
+    width,
+    height: pageHeight,
+  };
+}
+
+/** sharp/libvips loader names accepted; anything else (svg, pdf, heif/hevc, jp2, magick…) is refused. */
+const SHARP_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif', 'avif']);
+
+/**
+ * Maps a sharp/libvips failure to a {@link MediaError}. libvips reports failures only as text, so
+ * this is the one place that reads messages; everything downstream branches on codes.
+ */
+export function toMediaError(err: unknown): MediaError {
+  if (err instanceof MediaError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const m = message.toLowerCase();
+  if (m.includes('timeout')) return new MediaError('decode_timeout', 'decoding exceeded the time budget', { cause: err });
+  if (m.includes('exceeds pixel limit')) return new MediaError('media_dimensions_exceeded', 'image exceeds the pixel limit', { cause: err });
+  if (m.includes('unsupported image format')) return new MediaError('media_unsupported_type', 'not a supported image format', { cause: err });
+  if (m.includes('premature end') || m.includes('truncated') || m.includes('unexpected end') || m.includes('not enough data') || m.includes('read error')) {
+    return new MediaError('media_truncated', 'image data ends early (truncated)', { cause: err });
+  }
+  return new MediaError('decode_failed', 'image could not be decoded', { cause: err });
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+/**
+ * Process-wide sharp settings for hashing workers: `concurrency` libvips threads per image
+ * (1 for one worker per core, default 1) and the libvips operation cache off (every input is
+ * different, so caching only holds memory). Call once per process or worker thread.
+ */
+export function configureSharp(options: { concurrency?: number; cache?: boolean } = {}): void {
+  sharp.concurrency(options.concurrency ?? 1);
+  if (!(options.cache ?? false)) sharp.cache(false);
+}
