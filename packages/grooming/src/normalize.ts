@@ -126,7 +126,7 @@ function deLeet(token: string): string[] {
     return digits.length > 0 ? [digits] : [];
   }
   // Trailing and leading punctuation-like symbols are punctuation, not letters ("hi!!", "$5").
-  const core = token.replace(/^[!|+¡$€@]+|[!|+¡]+$/g, '');
+  const core = token.replace(/^[!|+¡@]+|^[$€]+(?=\d)|[!|+¡]+$/g, '');
   if (!ALPHA.test(core)) return core.replace(/[^0-9]/g, '') ? [core.replace(/[^0-9]/g, '')] : [];
   let out = '';
   for (const ch of core) out += LEET[ch] ?? ch;
