@@ -1,0 +1,223 @@
+import { AuditLog, type AuditActor } from '../audit';
+import { ConflictError, DeliveryRejectedError, ReportingInputError } from '../errors';
+import { isSafeguardError } from '@safeguard/domain';
+import { buildNcmecFileDetailsXml } from '../reports/ncmec-report';
+import type { OutboxError, OutboxRecord, ReportingStore } from '../store/types';
+import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
+import type { EuCentreClient } from './eu-client';
+import { AmbiguousDeliveryError } from './http';
+import type { NcmecClient } from './ncmec-client';
+
+/**
+ * Reads media bytes for NCMEC uploads from the platform's storage. Why injected: the library
+ * never fetches content itself; the service decides where bytes come from (and may return
+ * `undefined`, in which case the report goes without that file).
+ */
+export interface MediaSource {
+  read(mediaUri: string, contentId: string): Promise<Uint8Array | undefined>;
+}
+
+/** Dependencies of a {@link DeliveryRunner}. */
+export interface DeliveryRunnerOptions {
+  store: ReportingStore;
+  clock: () => number;
+  ncmec?: NcmecClient;
+  euCentre?: EuCentreClient;
+  media?: MediaSource;
+  backoff?: Partial<BackoffPolicy>;
+  random?: () => number;
+  audit?: AuditLog;
+}
+
+/** Counts of one {@link DeliveryRunner.runDue} pass. */
+export interface DeliverySummary {
+  processed: number;
+  delivered: number;
+  retryScheduled: number;
+  failed: number;
+  retracted: number;
+}
+
+const SYSTEM: AuditActor = { kind: 'system', id: 'reporter' };
+
+/** What one step produced. */
+type StepOutcome = { kind: 'continue'; record: OutboxRecord } | { kind: 'stop'; record: OutboxRecord };
+
+/**
+ * Drives outbox records to their authorities, step by step, persisting after every step so a
+ * restart resumes where it stopped and never repeats a completed step: NCMEC
+ * `submit` (reportId stored at once) → per file `upload` (fileId stored at once) → `fileinfo`
+ * → `finish`; a permanent failure after submit retracts the unfinished report. Transient
+ * failures are retried with bounded exponential backoff; 4100 validation failures and other
+ * rejections are not. EU reports are one idempotent POST.
+ */
+export class DeliveryRunner {
+  private readonly backoff: BackoffPolicy;
+  private readonly audit: AuditLog;
+
+  constructor(private readonly opts: DeliveryRunnerOptions) {
+    this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
+    this.audit = opts.audit ?? new AuditLog(opts.store.audit);
+  }
+
+  /** Processes every due record once (sequentially). */
+  async runDue(limit = 100): Promise<DeliverySummary> {
+    const summary: DeliverySummary = { processed: 0, delivered: 0, retryScheduled: 0, failed: 0, retracted: 0 };
+    for (const r of await this.opts.store.listDue(this.opts.clock(), limit)) {
+      const done = await this.deliver(r.key);
+      summary.processed++;
+      if (done.state === 'delivered') summary.delivered++;
+      else if (done.state === 'failed') {
+        if (done.ncmec?.retractedAtMs !== undefined) summary.retracted++;
+        else summary.failed++;
+      } else summary.retryScheduled++;
+    }
+    return summary;
+  }
+
+  /** Advances one record as far as it goes now; resolves to its stored state. */
+  async deliver(key: string): Promise<OutboxRecord> {
+    let record = await this.opts.store.getOutbox(key);
+    if (!record) throw new ReportingInputError('not_found', `outbox record ${key} not found`);
+    for (let guard = 0; guard < 1000; guard++) {
+      if (!['pending', 'submitted', 'retracting'].includes(record.state)) return record;
+      let outcome: StepOutcome;
+      try {
+        outcome = await this.step(record);
+      } catch (err) {
+        if (err instanceof ConflictError) {
+          const fresh = await this.opts.store.getOutbox(key);
+          if (!fresh) throw err;
+          record = fresh;
+          continue;
+        }
+        return this.onFailure(record, err);
+      }
+      record = outcome.record;
+      if (outcome.kind === 'stop') return record;
+    }
+    return record;
+  }
+
+  private async save(r: OutboxRecord, patch: Partial<OutboxRecord>): Promise<OutboxRecord> {
+    return this.opts.store.saveOutbox({ ...r, ...patch, updatedAtMs: this.opts.clock() }, r.version);
+  }
+
+  private async step(r: OutboxRecord): Promise<StepOutcome> {
+    const now = this.opts.clock();
+    if (r.destination === 'eu_centre') {
+      if (!this.opts.euCentre) throw new ReportingInputError('delivery_unconfigured', 'no EU Centre endpoint configured');
+      if (!r.eu) throw new DeliveryRejectedError('EU outbox record has no payload');
+      const receiptId = await this.opts.euCentre.send(r.eu.body, r.key);
+      const saved = await this.save(r, { state: 'delivered', deliveredAtMs: now, attempts: 0, eu: { ...r.eu, receiptId } });
+      await this.onDelivered(saved, receiptId);
+      return { kind: 'stop', record: saved };
+    }
+    const client = this.opts.ncmec;
+    const n = r.ncmec;
+    if (!n) throw new DeliveryRejectedError('NCMEC outbox record has no payload');
+    if (!client) throw new ReportingInputError('delivery_unconfigured', 'no NCMEC endpoint configured');
+    if (r.state === 'retracting') {
+      if (!n.reportId) return { kind: 'stop', record: await this.save(r, { state: 'failed' }) };
+      await client.retract(n.reportId);
+      const saved = await this.save(r, { state: 'failed', ncmec: { ...n, retractedAtMs: now } });
+      await this.audit.record({ atMs: now, type: 'report_retracted', actor: SYSTEM, caseId: r.caseId, data: { reportKey: r.key, destination: 'ncmec', authorityReportId: n.reportId } });
+      return { kind: 'stop', record: saved };
+    }
+    if (r.state === 'pending') {
+      let reportId: string;
+      try {
+        reportId = await client.submit(n.reportXml);
+      } catch (err) {
+        if (err instanceof AmbiguousDeliveryError) r = await this.save(r, { ambiguousSubmits: r.ambiguousSubmits + 1 });
+        throw err;
+      }
+      // Stored before anything else happens: from now on a restart never submits again.
+      return { kind: 'continue', record: await this.save(r, { state: 'submitted', attempts: 0, ncmec: { ...n, reportId } }) };
+    }
+    const reportId = n.reportId;
+    if (!reportId) return { kind: 'continue', record: await this.save(r, { state: 'pending' }) };
+    const idx = n.files.findIndex((f) => !f.detailsSent);
+    if (idx >= 0) {
+      const file = n.files[idx]!;
+      if (!file.fileId) {
+        const bytes = file.mediaUri && this.opts.media ? await this.opts.media.read(file.mediaUri, file.item.contentId) : undefined;
+        const files = [...n.files];
+        if (!bytes) {
+          // Nothing to upload: report without this file (its hashes are in the report text).
+          files[idx] = { ...file, detailsSent: true };
+          return { kind: 'continue', record: await this.save(r, { ncmec: { ...n, files } }) };
+        }
+        const fileId = await client.upload(reportId, file.fileName, bytes);
+        files[idx] = { ...file, fileId };
+        return { kind: 'continue', record: await this.save(r, { attempts: 0, ncmec: { ...n, files } }) };
+      }
+      await client.fileInfo(
+        buildNcmecFileDetailsXml({
+          reportId,
+          fileId: file.fileId,
+          item: file.item,
+          fileName: file.fileName,
+          fileViewedByEsp: n.fileViewedByEsp,
+          ...(n.industryClassification ? { industryClassification: n.industryClassification } : {}),
+          uploaderAccountId: n.uploaderAccountId,
+          ...(n.enrichment ? { enrichment: n.enrichment } : {}),
+        }),
+      );
+      const files = [...n.files];
+      files[idx] = { ...file, detailsSent: true };
+      return { kind: 'continue', record: await this.save(r, { attempts: 0, ncmec: { ...n, files } }) };
+    }
+    await client.finish(reportId);
+    const saved = await this.save(r, { state: 'delivered', deliveredAtMs: now, attempts: 0 });
+    await this.onDelivered(saved, reportId);
+    return { kind: 'stop', record: saved };
+  }
+
+  private async onFailure(r: OutboxRecord, err: unknown): Promise<OutboxRecord> {
+    const now = this.opts.clock();
+    const retriable = isSafeguardError(err) ? err.retriable || err.code === 'delivery_unconfigured' : false;
+    const e: OutboxError = {
+      code: isSafeguardError(err) ? err.code : 'unexpected',
+      message: err instanceof Error ? err.message : String(err),
+      atMs: now,
+      ...(err instanceof DeliveryRejectedError && err.authorityCode !== undefined ? { authorityCode: err.authorityCode } : {}),
+      ...(err && typeof (err as { httpStatus?: unknown }).httpStatus === 'number' ? { httpStatus: (err as { httpStatus: number }).httpStatus } : {}),
+    };
+    if (!isSafeguardError(err)) throw err;
+    const attempts = r.attempts + 1;
+    if (retriable && attempts < this.backoff.maxAttempts) {
+      return this.save(r, { attempts, lastError: e, nextAttemptAtMs: now + backoffDelayMs(attempts, this.backoff, this.opts.random) });
+    }
+    const lastError = retriable ? { ...e, code: 'attempts_exhausted' } : e;
+    if (r.state === 'submitted') {
+      // NCMEC holds an unfinished report that will never be completed: retract it now.
+      const retracting = await this.save(r, { state: 'retracting', attempts: 0, lastError, nextAttemptAtMs: now });
+      await this.audit.record({ atMs: now, type: 'report_failed', actor: SYSTEM, caseId: r.caseId, data: { reportKey: r.key, destination: r.destination, code: lastError.code, ...(e.authorityCode !== undefined ? { authorityCode: e.authorityCode } : {}), willRetract: true } });
+      return this.deliver(retracting.key);
+    }
+    const failed = await this.save(r, { state: 'failed', attempts, lastError });
+    if (r.state !== 'retracting') {
+      await this.audit.record({ atMs: now, type: 'report_failed', actor: SYSTEM, caseId: r.caseId, data: { reportKey: r.key, destination: r.destination, code: lastError.code, ...(e.authorityCode !== undefined ? { authorityCode: e.authorityCode } : {}) } });
+    }
+    return failed;
+  }
+
+  private async onDelivered(r: OutboxRecord, authorityReportId: string): Promise<void> {
+    const now = this.opts.clock();
+    await this.audit.record({ atMs: now, type: 'report_sent', actor: SYSTEM, caseId: r.caseId, data: { reportKey: r.key, destination: r.destination, authorityReportId } });
+    for (let i = 0; i < 5; i++) {
+      const c = await this.opts.store.getCase(r.caseId);
+      if (!c || c.state !== 'confirmed') return;
+      const all = await this.opts.store.listOutbox(r.caseId);
+      const open = all.filter((x) => x.state !== 'cancelled');
+      if (open.length === 0 || !open.every((x) => x.state === 'delivered')) return;
+      try {
+        await this.opts.store.saveCase({ ...c, state: 'reported', reportedAtMs: Math.max(...open.map((x) => x.deliveredAtMs ?? now)), updatedAtMs: now }, c.version);
+        return;
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+      }
+    }
+  }
+}

@@ -1,0 +1,410 @@
+import { AuditLog, type AuditActor } from './audit';
+import {
+  acceptsEvent,
+  caseItemKey,
+  DEFAULT_CASE_WINDOW_MS,
+  defaultCategory,
+  eventIdOf,
+  itemKeyOf,
+  mergeEvent,
+  openCase,
+  type Case,
+} from './case';
+import { decideComplaint, fileComplaint, type Complaint, type ComplaintSubject } from './complaints';
+import { ConflictError, ReportingInputError } from './errors';
+import { parseGroomingAlertEvent, parseMatchEvent, type ReportingEvent } from './events';
+import { evaluatePolicy, type Destination, type PolicyConfig } from './policy';
+import { buildEuReport, reportIdFor, serializeEuReport, signEuReport } from './reports/eu-report';
+import { buildNcmecReportXml, ncmecFilePlans } from './reports/ncmec-report';
+import type { ProviderProfile, ReportEnrichment } from './reports/profile';
+import { isPurgeDue, parseRetentionConfig, purgeCase, purgeComplaint, purgeOutboxRecord, type RetentionConfig } from './retention';
+import { applyReview, type Actor, type FeedbackRecord, type ReviewCommand, type ReviewDecision } from './review';
+import type { SigningKey } from './keys';
+import type { OutboxRecord, ReportingStore } from './store/types';
+
+/** Dependencies and settings of a {@link ReportingEngine}. */
+export interface ReportingEngineOptions {
+  store: ReportingStore;
+  policy: PolicyConfig;
+  provider: ProviderProfile;
+  /** Provider key that signs EU reports. */
+  signingKey: SigningKey;
+  /** Clock in ms since the epoch (injected for tests). */
+  clock: () => number;
+  /** Grouping window for cases. Default 24 h. */
+  caseWindowMs?: number;
+  /** Retention (default and maximum 12 months). */
+  retention?: Partial<RetentionConfig>;
+  /** Platform data added to reports (IP events, file facts, removal). */
+  enrich?: (c: Case) => Promise<ReportEnrichment | undefined>;
+  /** Audit log; defaults to one over `store.audit`. */
+  audit?: AuditLog;
+}
+
+/** What happened to an ingested event. */
+export interface IngestResult {
+  caseId: string;
+  outcome: 'opened' | 'merged' | 'duplicate';
+  state: Case['state'];
+}
+
+const SYSTEM: AuditActor = { kind: 'system', id: 'reporter' };
+const MAX_CONFLICT_RETRIES = 5;
+
+/**
+ * The reporting library's entry point for the reporter service: events in, cases, policy,
+ * review, report queueing, complaints and retention out, every decision audited. Stateless
+ * apart from the store, so several replicas can share one store (optimistic versioning;
+ * conflicting writes are retried).
+ */
+export class ReportingEngine {
+  readonly audit: AuditLog;
+  private readonly retention: RetentionConfig;
+
+  /** @throws ReportingInputError `invalid_config` (NCMEC routing without an NCMEC reporter profile, retention > 12 months) */
+  constructor(private readonly opts: ReportingEngineOptions) {
+    this.audit = opts.audit ?? new AuditLog(opts.store.audit);
+    this.retention = parseRetentionConfig(opts.retention ?? {});
+    const routes = new Set<Destination>([...opts.policy.defaultDestinations, ...opts.policy.rules.flatMap((r) => r.destinations ?? [])]);
+    if (routes.has('ncmec') && !opts.provider.ncmec) {
+      throw new ReportingInputError('invalid_config', 'policy routes to ncmec but the provider profile has no ncmec reporter section');
+    }
+  }
+
+  private now(): number {
+    return this.opts.clock();
+  }
+
+  private async retrying<T>(fn: () => Promise<T>): Promise<T> {
+    for (let i = 0; ; i++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof ConflictError && err.code === 'version_conflict' && i < MAX_CONFLICT_RETRIES) continue;
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Ingests a match event (validated). Same content already in a case → merged into that item
+   * (a new bank or a plain duplicate); else joins the uploader's open case within the window;
+   * else opens a case. Policy is (re)applied to open cases.
+   * @throws ReportingInputError `invalid_event`
+   */
+  ingestMatch(value: unknown): Promise<IngestResult> {
+    return this.ingest({ type: 'match', event: parseMatchEvent(value) });
+  }
+
+  /** Ingests a grooming alert (validated); grouped per conversation. Grooming always goes to review. */
+  ingestAlert(value: unknown): Promise<IngestResult> {
+    return this.ingest({ type: 'grooming', event: parseGroomingAlertEvent(value) });
+  }
+
+  private ingest(ev: ReportingEvent): Promise<IngestResult> {
+    return this.retrying(async () => {
+      const now = this.now();
+      const platformId = ev.event.platformId;
+      let target = await this.opts.store.findCaseByItem(platformId, itemKeyOf(ev));
+      if (target?.state === 'purged') target = undefined;
+      if (!target) {
+        const open = await this.opts.store.findOpenCase(ev.type === 'match' ? 'match' : 'grooming', platformId, ev.type === 'match' ? ev.event.uploaderAccountId : ev.event.conversationId);
+        if (open && acceptsEvent(open, ev)) target = open;
+      }
+      const receivedType = ev.type === 'match' ? 'match_received' : 'alert_received';
+      if (!target) {
+        const fresh = openCase(ev, now, this.opts.caseWindowMs ?? DEFAULT_CASE_WINDOW_MS);
+        const existing = await this.opts.store.getCase(fresh.caseId);
+        if (existing) {
+          // Replay of the event that opened a case: same deterministic id.
+          await this.audit.record({ atMs: now, type: receivedType, actor: SYSTEM, caseId: existing.caseId, data: { eventId: eventIdOf(ev), duplicate: true } });
+          return { caseId: existing.caseId, outcome: 'duplicate', state: existing.state };
+        }
+        const decided = this.applyPolicy(fresh, now);
+        const saved = await this.opts.store.saveCase(decided, 0);
+        await this.audit.record({ atMs: now, type: receivedType, actor: SYSTEM, caseId: saved.caseId, data: { eventId: eventIdOf(ev), duplicate: false } });
+        await this.audit.record({ atMs: now, type: 'case_opened', actor: SYSTEM, caseId: saved.caseId, data: { kind: saved.kind } });
+        await this.recordPolicy(saved, now);
+        if (saved.state === 'confirmed') await this.queueReports(saved.caseId);
+        return { caseId: saved.caseId, outcome: 'opened', state: saved.state };
+      }
+      const merged = mergeEvent(target, ev, now);
+      let next = merged.case;
+      const reevaluate = !merged.duplicate && (next.state === 'pending_review' || next.state === 'escalated' || next.state === 'claimed');
+      if (reevaluate) {
+        const policy = evaluatePolicy(next.items, this.opts.policy, now);
+        next = { ...next, policy, urgent: next.urgent || policy.urgent };
+      }
+      const saved = await this.opts.store.saveCase(next, target.version);
+      await this.audit.record({
+        atMs: now,
+        type: receivedType,
+        actor: SYSTEM,
+        caseId: saved.caseId,
+        data: { eventId: eventIdOf(ev), duplicate: merged.duplicate, newItem: merged.newItem },
+      });
+      if (reevaluate) await this.recordPolicy(saved, now);
+      return { caseId: saved.caseId, outcome: merged.duplicate ? 'duplicate' : 'merged', state: saved.state };
+    });
+  }
+
+  private applyPolicy(c: Case, now: number): Case {
+    const policy = evaluatePolicy(c.items, this.opts.policy, now);
+    const direct = policy.items.find((o) => o.action === 'report' && o.industryClassification);
+    const base: Case = { ...c, policy, urgent: policy.urgent };
+    if (policy.action === 'drop') return { ...base, state: 'dropped', decidedAtMs: now };
+    if (policy.action === 'report') {
+      return {
+        ...base,
+        state: 'confirmed',
+        category: defaultCategory(c),
+        decidedAtMs: now,
+        ...(direct?.industryClassification ? { industryClassification: direct.industryClassification } : {}),
+      };
+    }
+    return { ...base, state: 'pending_review' };
+  }
+
+  private async recordPolicy(c: Case, now: number): Promise<void> {
+    if (!c.policy) return;
+    await this.audit.record({
+      atMs: now,
+      type: 'policy_outcome',
+      actor: SYSTEM,
+      caseId: c.caseId,
+      data: {
+        action: c.policy.action,
+        ruleId: c.policy.ruleId,
+        destinations: c.policy.destinations,
+        urgent: c.policy.urgent,
+        items: c.policy.items.map((o) => ({ action: o.action, ruleId: o.ruleId, ...(o.overriddenRuleId ? { overriddenRuleId: o.overriddenRuleId } : {}) })),
+        state: c.state,
+      },
+    });
+  }
+
+  /** A case by id. */
+  getCase(caseId: string): Promise<Case | undefined> {
+    return this.opts.store.getCase(caseId);
+  }
+
+  /**
+   * Applies a review command (claim, release, confirm, false positive, escalate), persists the
+   * decision and feedback, audits everything, and queues reports for confirmed cases.
+   * @throws ReportingInputError `not_found`, `claim_required`, `forbidden_role`, `invalid_transition`
+   * @throws ConflictError `claim_conflict`
+   */
+  review(caseId: string, cmd: ReviewCommand): Promise<{ case: Case; decision?: ReviewDecision; feedback: FeedbackRecord[] }> {
+    return this.retrying(async () => {
+      const now = this.now();
+      const current = await this.opts.store.getCase(caseId);
+      if (!current) throw new ReportingInputError('not_found', `case ${caseId} not found`);
+      const result = applyReview(current, cmd, now);
+      const saved = await this.opts.store.saveCase(result.case, current.version);
+      const actor: AuditActor = { kind: cmd.actor.role, id: cmd.actor.id };
+      if (cmd.type === 'claim') await this.audit.record({ atMs: now, type: 'case_claimed', actor, caseId, data: { leaseExpiresAtMs: saved.claim?.leaseExpiresAtMs ?? now } });
+      if (cmd.type === 'release') await this.audit.record({ atMs: now, type: 'claim_released', actor, caseId, data: { state: saved.state } });
+      if (result.decision) {
+        await this.opts.store.addDecision(result.decision);
+        await this.audit.record({
+          atMs: now,
+          type: 'review_decision',
+          actor,
+          caseId,
+          data: {
+            decisionId: result.decision.decisionId,
+            decision: result.decision.decision,
+            state: saved.state,
+            urgent: result.decision.urgent,
+            ...(result.decision.reasonCode ? { reasonCode: result.decision.reasonCode } : {}),
+            ...(result.decision.category ? { category: result.decision.category } : {}),
+            ...(result.decision.falsePositiveAction ? { falsePositiveAction: result.decision.falsePositiveAction } : {}),
+          },
+        });
+      }
+      await this.recordFeedback(result.feedback, actor, now);
+      if (saved.state === 'confirmed') await this.queueReports(caseId);
+      return { ...result, case: saved };
+    });
+  }
+
+  private async recordFeedback(feedback: FeedbackRecord[], actor: AuditActor, now: number): Promise<void> {
+    for (const f of feedback) {
+      await this.opts.store.addFeedback(f);
+      const type = f.action === 'disable_entry' ? 'entry_disabled' : f.action === 'propose_allow' ? 'allow_list_proposed' : 'feedback_recorded';
+      await this.audit.record({
+        atMs: now,
+        type,
+        actor,
+        caseId: f.caseId,
+        data: { feedbackId: f.feedbackId, bankName: f.bankName, entryId: f.entryId, algorithm: f.algorithm, vote: f.vote, reasonCode: f.reasonCode },
+      });
+    }
+  }
+
+  /**
+   * Queues one report per destination of a confirmed case (idempotent: the outbox key is the
+   * deterministic report id of case + destination). EU reports are built and signed now, so a
+   * resend carries the same bytes.
+   */
+  async queueReports(caseId: string): Promise<OutboxRecord[]> {
+    const now = this.now();
+    const c = await this.opts.store.getCase(caseId);
+    if (!c) throw new ReportingInputError('not_found', `case ${caseId} not found`);
+    if (c.state !== 'confirmed') throw new ReportingInputError('invalid_transition', `case ${caseId} is ${c.state}, not confirmed`);
+    const destinations = c.policy?.destinations.length ? c.policy.destinations : this.opts.policy.defaultDestinations;
+    const enrichment = (await this.opts.enrich?.(c)) ?? undefined;
+    const out: OutboxRecord[] = [];
+    for (const destination of [...destinations].sort((a, b) => (a === 'ncmec' ? -1 : b === 'ncmec' ? 1 : 0))) {
+      const key = reportIdFor(c.caseId, destination);
+      if (await this.opts.store.getOutbox(key)) continue;
+      const base = {
+        key,
+        caseId: c.caseId,
+        destination,
+        version: 0,
+        createdAtMs: now,
+        updatedAtMs: now,
+        state: 'pending' as const,
+        attempts: 0,
+        nextAttemptAtMs: now,
+        ambiguousSubmits: 0,
+      };
+      let record: OutboxRecord;
+      if (destination === 'ncmec') {
+        const plans = ncmecFilePlans(c, enrichment);
+        record = {
+          ...base,
+          ncmec: {
+            reportXml: buildNcmecReportXml(c, { provider: this.opts.provider, ...(enrichment ? { enrichment } : {}) }),
+            files: plans.map((p) => {
+              const item = c.items.find((it) => caseItemKey(it) === p.itemKey);
+              if (!item || item.type !== 'match') throw new ReportingInputError('invalid_case', 'file plan without item');
+              return { itemKey: p.itemKey, fileName: p.fileName, ...(p.mediaUri ? { mediaUri: p.mediaUri } : {}), detailsSent: false, item: structuredClone(item) };
+            }),
+            fileViewedByEsp: c.policy?.action !== 'report',
+            ...(c.industryClassification ? { industryClassification: c.industryClassification } : {}),
+            uploaderAccountId: c.subjectId,
+            ...(enrichment ? { enrichment } : {}),
+          },
+        };
+      } else {
+        const ncmecQueued = destinations.includes('ncmec');
+        const eu = signEuReport(
+          buildEuReport(c, { provider: this.opts.provider, ...(enrichment ? { enrichment } : {}), ...(ncmecQueued ? { ncmec: { status: 'queued' as const } } : {}), nowMs: now }),
+          this.opts.signingKey,
+        );
+        record = { ...base, eu: { body: serializeEuReport(eu).toString('utf8') } };
+      }
+      if (await this.opts.store.enqueue(record)) {
+        out.push(record);
+        await this.audit.record({ atMs: now, type: 'report_queued', actor: SYSTEM, caseId: c.caseId, data: { reportKey: key, destination } });
+      }
+    }
+    return out;
+  }
+
+  /** Opens a complaint about a case's detection, removal or report; audited. */
+  async fileComplaint(input: { caseId: string; subject: ComplaintSubject; complainantRef: string; groundsCode: string }): Promise<Complaint> {
+    const now = this.now();
+    const c = await this.opts.store.getCase(input.caseId);
+    if (!c) throw new ReportingInputError('not_found', `case ${input.caseId} not found`);
+    const complaint = fileComplaint(input, now);
+    const existing = await this.opts.store.getComplaint(complaint.complaintId);
+    if (existing) return existing;
+    const saved = await this.opts.store.saveComplaint(complaint, 0);
+    await this.audit.record({ atMs: now, type: 'complaint_filed', actor: { kind: 'user', id: 'complainant' }, caseId: c.caseId, data: { complaintId: saved.complaintId, subject: saved.subject, groundsCode: saved.groundsCode } });
+    return saved;
+  }
+
+  /**
+   * An admin decides a complaint; an upheld one reverses the case where possible (cancelling
+   * pending reports, retracting an unfinished NCMEC report) and down-votes the bank entries.
+   */
+  decideComplaint(complaintId: string, decision: { actor: Actor; outcome: 'upheld' | 'rejected'; groundsCode: string }): Promise<Complaint> {
+    return this.retrying(async () => {
+      const now = this.now();
+      const complaint = await this.opts.store.getComplaint(complaintId);
+      if (!complaint) throw new ReportingInputError('not_found', `complaint ${complaintId} not found`);
+      const c = await this.opts.store.getCase(complaint.caseId);
+      if (!c) throw new ReportingInputError('not_found', `case ${complaint.caseId} not found`);
+      const result = decideComplaint(complaint, c, decision, now);
+      if (result.case !== c) await this.opts.store.saveCase(result.case, c.version);
+      const saved = await this.opts.store.saveComplaint(result.complaint, complaint.version);
+      const actor: AuditActor = { kind: decision.actor.role, id: decision.actor.id };
+      await this.audit.record({
+        atMs: now,
+        type: 'complaint_decided',
+        actor,
+        caseId: c.caseId,
+        data: { complaintId, outcome: saved.state, groundsCode: decision.groundsCode, reversed: saved.reversal?.reversed ?? false },
+      });
+      if (saved.reversal?.reversed) {
+        await this.audit.record({ atMs: now, type: 'decision_reversed', actor, caseId: c.caseId, data: { complaintId, actions: saved.reversal.actions, state: result.case.state } });
+        if (saved.reversal.actions.includes('cancel_pending_reports')) await this.cancelPendingReports(c.caseId, now);
+      }
+      await this.recordFeedback(result.feedback, actor, now);
+      return saved;
+    });
+  }
+
+  private async cancelPendingReports(caseId: string, now: number): Promise<void> {
+    for (const r of await this.opts.store.listOutbox(caseId)) {
+      if (r.state === 'pending') {
+        await this.opts.store.saveOutbox({ ...r, state: 'cancelled', updatedAtMs: now }, r.version);
+        await this.audit.record({ atMs: now, type: 'report_failed', actor: SYSTEM, caseId, data: { reportKey: r.key, destination: r.destination, code: 'cancelled' } });
+      } else if (r.state === 'submitted') {
+        // NCMEC holds an unfinished report: the delivery runner retracts it.
+        await this.opts.store.saveOutbox({ ...r, state: 'retracting', nextAttemptAtMs: now, lastError: { code: 'cancelled', message: 'complaint upheld', atMs: now }, updatedAtMs: now }, r.version);
+      }
+    }
+  }
+
+  /**
+   * Purges every case whose retention period ended (default 12 months after it opened): evidence,
+   * subject ids, report payloads and complainant ids are removed, one `data_purged` audit
+   * record per case. Returns the purged case ids.
+   */
+  async purgeExpired(): Promise<string[]> {
+    const now = this.now();
+    const purged: string[] = [];
+    for (const c of await this.opts.store.listCases()) {
+      if (!isPurgeDue(c, now, this.retention)) continue;
+      await this.retrying(async () => {
+        const fresh = await this.opts.store.getCase(c.caseId);
+        if (!fresh || fresh.state === 'purged') return;
+        await this.opts.store.saveCase(purgeCase(fresh, now), fresh.version);
+        let reports = 0;
+        for (const r of await this.opts.store.listOutbox(c.caseId)) {
+          if (r.purgedAtMs !== undefined) continue;
+          await this.opts.store.saveOutbox(purgeOutboxRecord(r, now), r.version);
+          reports++;
+        }
+        let complaints = 0;
+        for (const cp of await this.opts.store.listComplaints(c.caseId)) {
+          await this.opts.store.saveComplaint(purgeComplaint(cp), cp.version);
+          complaints++;
+        }
+        await this.audit.record({
+          atMs: now,
+          type: 'data_purged',
+          actor: SYSTEM,
+          caseId: c.caseId,
+          data: { items: fresh.items.length, reports, complaints, retentionMonths: this.retention.months, previousState: fresh.state },
+        });
+        purged.push(c.caseId);
+      });
+    }
+    return purged;
+  }
+
+  /** Records that the platform removed the material or disabled access (Art. 13(i)). */
+  markRemoved(caseId: string, removed: boolean): Promise<Case> {
+    return this.retrying(async () => {
+      const now = this.now();
+      const c = await this.opts.store.getCase(caseId);
+      if (!c) throw new ReportingInputError('not_found', `case ${caseId} not found`);
+      return this.opts.store.saveCase({ ...c, removal: { removed, atMs: now }, updatedAtMs: now }, c.version);
+    });
+  }
+}

@@ -1,0 +1,127 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** A fault the simulators can inject into a call. */
+export type Fault =
+  /** Answer with this HTTP status (and an error body) without processing. */
+  | { kind: 'status'; status: number }
+  /** Destroy the connection before processing: the request had no effect. */
+  | { kind: 'drop' }
+  /** Process the request, then destroy the connection instead of answering (the client cannot know it worked). */
+  | { kind: 'drop_after_processing' }
+  /** Wait this long before processing (for client timeouts). */
+  | { kind: 'delay'; ms: number };
+
+/** A fault rule: on the `nth` call (1-based, counted per `path` or over all paths), or on the next `times` calls. */
+export interface FaultRule {
+  path?: string;
+  nth?: number;
+  times?: number;
+  fault: Fault;
+}
+
+/** Holds fault rules and counts calls; shared by both simulators. */
+export class FaultInjector {
+  private readonly rules: Array<FaultRule & { remaining: number }> = [];
+  private readonly counts = new Map<string, number>();
+  private total = 0;
+
+  /** Adds a rule. Without `nth`, it applies to the next `times` (default 1) matching calls. */
+  add(rule: FaultRule): void {
+    this.rules.push({ ...rule, remaining: rule.times ?? 1 });
+  }
+
+  /** Removes every rule. */
+  clear(): void {
+    this.rules.length = 0;
+  }
+
+  /** Counts a call and returns the fault to apply, if any. */
+  next(path: string): Fault | undefined {
+    this.total++;
+    const n = (this.counts.get(path) ?? 0) + 1;
+    this.counts.set(path, n);
+    for (const r of this.rules) {
+      if (r.path !== undefined && r.path !== path) continue;
+      if (r.nth !== undefined) {
+        if ((r.path !== undefined ? n : this.total) === r.nth) return r.fault;
+        continue;
+      }
+      if (r.remaining > 0) {
+        r.remaining--;
+        return r.fault;
+      }
+    }
+    return undefined;
+  }
+}
+
+/** Reads a request body (bounded). */
+export function readBody(req: IncomingMessage, limitBytes = 64 * 1024 * 1024): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limitBytes) {
+        reject(new Error('body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** One part of a multipart/form-data body. */
+export interface FormPart {
+  name: string;
+  filename?: string;
+  data: Buffer;
+}
+
+/** Parses `multipart/form-data` (enough for the simulators). Returns undefined when not multipart. */
+export function parseMultipart(contentType: string | undefined, body: Buffer): FormPart[] | undefined {
+  const m = /^multipart\/form-data;.*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
+  if (!m) return undefined;
+  const boundary = Buffer.from(`--${m[1] ?? m[2]}`);
+  const parts: FormPart[] = [];
+  let pos = body.indexOf(boundary);
+  while (pos >= 0) {
+    const start = pos + boundary.length;
+    if (body.subarray(start, start + 2).toString() === '--') break;
+    const headerStart = start + 2; // CRLF
+    const headerEnd = body.indexOf('\r\n\r\n', headerStart);
+    if (headerEnd < 0) break;
+    const next = body.indexOf(Buffer.concat([Buffer.from('\r\n'), boundary]), headerEnd);
+    if (next < 0) break;
+    const headers = body.subarray(headerStart, headerEnd).toString('utf8');
+    const disp = /content-disposition:[^\r\n]*?name="([^"]*)"(?:[^\r\n]*?filename="([^"]*)")?/i.exec(headers);
+    if (disp) parts.push({ name: disp[1]!, ...(disp[2] !== undefined ? { filename: disp[2] } : {}), data: body.subarray(headerEnd + 4, next) });
+    pos = next + 2;
+  }
+  return parts;
+}
+
+/** Form fields from a urlencoded or multipart body. */
+export function formFields(contentType: string | undefined, body: Buffer): { fields: Record<string, string>; files: FormPart[] } {
+  const parts = parseMultipart(contentType, body);
+  if (parts) {
+    const fields: Record<string, string> = {};
+    for (const p of parts) if (p.filename === undefined) fields[p.name] = p.data.toString('utf8');
+    return { fields, files: parts.filter((p) => p.filename !== undefined) };
+  }
+  return { fields: Object.fromEntries(new URLSearchParams(body.toString('utf8'))), files: [] };
+}
+
+/** Sends a response. */
+export function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Waits (real timers; used only by the `delay` fault). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
