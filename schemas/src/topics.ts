@@ -69,6 +69,27 @@ export function deadLetterTopic(topic: string): string {
 
 /** Every Safeguard event topic. */
 export const topics = {
+  /**
+   * platform → ingest: uploads from platforms already on Kafka, in the ContentSubmitted schema
+   * (ingest validates, de-duplicates, stamps channel and time, and republishes).
+   */
+  platformContentUploaded: {
+    topic: 'platform.content.uploaded.v1',
+    valueSchema: ContentSubmittedSchema,
+    key: (v: ContentSubmitted) => scopedKey(v.platformId, v.contentId),
+    partitions: DEFAULT_PARTITIONS,
+    compacted: false,
+    retentionMs: 3 * DAY_MS,
+  } satisfies EventTopic<ContentSubmitted>,
+  /** platform → ingest: chat messages from platforms already on Kafka, in the ChatMessage schema. */
+  platformMessageSent: {
+    topic: 'platform.message.sent.v1',
+    valueSchema: ChatMessageSchema,
+    key: (v: ChatMessage) => scopedKey(v.platformId, v.conversationId),
+    partitions: DEFAULT_PARTITIONS,
+    compacted: false,
+    retentionMs: 3 * DAY_MS,
+  } satisfies EventTopic<ChatMessage>,
   /** ingest → hasher: a content to check. */
   contentSubmitted: {
     topic: 'media.content.submitted.v1',

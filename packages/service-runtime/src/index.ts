@@ -1,0 +1,8 @@
+/**
+ * @safeguard/service-runtime: what every Safeguard service shares at runtime: the common
+ * environment variables, config parsing, the runtime (logger, metrics, transport, management
+ * server, shutdown order) and the body of `main.ts`.
+ */
+export * from './config';
+export * from './runtime';
+export * from './run-main';
