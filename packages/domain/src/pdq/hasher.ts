@@ -105,8 +105,8 @@ export interface PdqResult {
  * of itself); create one per worker thread.
  */
 export class PdqHasher {
-  /** Luma plane, column-major (`lumaT[x * rows + y]`). */
-  private lumaT = new Float32Array(PDQ_PRESIZE * PDQ_PRESIZE);
+  /** Luma plane, row-major. */
+  private luma = new Float32Array(PDQ_PRESIZE * PDQ_PRESIZE);
   /** Copy of the luma kept for the dihedral path of exactly 64×64 inputs. */
   private readonly luma64 = new Float32Array(64 * 64);
   private readonly scratch = new JaroszScratch();
@@ -139,18 +139,18 @@ export class PdqHasher {
     for (let x = 0; x < cols; x++) xs[x] = Math.floor((x * width) / cols) * channels;
     for (let y = 0; y < rows; y++) ys[y] = Math.floor((y * height) / rows) * width * channels;
 
-    const luma = this.lumaT;
+    const luma = this.luma;
     let asGrey = model === 'grey';
     if (model === 'rgb' && (options.detectGrey ?? true) && isAllGrey(data, width * height, channels)) asGrey = true;
     if (asGrey) {
       for (let y = 0; y < rows; y++) {
         const base = ys[y];
-        for (let x = 0, o = y; x < cols; x++, o += rows) luma[o] = data[base + xs[x]];
+        for (let x = 0, o = y * cols; x < cols; x++, o++) luma[o] = data[base + xs[x]];
       }
     } else if (model === 'rgb') {
       for (let y = 0; y < rows; y++) {
         const base = ys[y];
-        for (let x = 0, o = y; x < cols; x++, o += rows) {
+        for (let x = 0, o = y * cols; x < cols; x++, o++) {
           const p = base + xs[x];
           luma[o] = fround(LUMA_R[data[p]] + LUMA_G[data[p + 1]]) + LUMA_B[data[p + 2]];
         }
@@ -159,7 +159,7 @@ export class PdqHasher {
       const t = CMYK_TO_RGB;
       for (let y = 0; y < rows; y++) {
         const base = ys[y];
-        for (let x = 0, o = y; x < cols; x++, o += rows) {
+        for (let x = 0, o = y * cols; x < cols; x++, o++) {
           const p = base + xs[x];
           const k = data[p + 3];
           const r = t[data[p] * 256 + k];
@@ -183,16 +183,12 @@ export class PdqHasher {
       throw new RangeError('width and height must be positive integers');
     }
     if (luma.length < width * height) throw new RangeError('luma plane is shorter than width × height');
-    if (width * height > this.lumaT.length) this.lumaT = new Float32Array(width * height);
-    const t = this.lumaT;
-    for (let y = 0; y < height; y++) {
-      const row = y * width;
-      for (let x = 0; x < width; x++) t[x * height + y] = luma[row + x];
-    }
+    if (width * height > this.luma.length) this.luma = new Float32Array(width * height);
+    this.luma.set(luma.subarray(0, width * height));
     return this.hashPrepared(height, width, options);
   }
 
-  /** Hashes the column-major luma in `lumaT` (rows × cols). */
+  /** Hashes the row-major luma in `luma` (rows × cols). */
   private hashPrepared(rows: number, cols: number, options: PdqOptions): PdqResult {
     if (rows < PDQ_MIN_DIMENSION || cols < PDQ_MIN_DIMENSION) {
       const result: PdqResult = { hash: new Uint8Array(PDQ_HASH_BYTES), quality: 0 };
@@ -201,11 +197,11 @@ export class PdqHasher {
     }
     const exactly64 = rows === 64 && cols === 64;
     if (exactly64) {
-      const t = this.lumaT;
-      for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) this.block64[y * 64 + x] = t[x * 64 + y];
+      const t = this.luma;
+      this.block64.set(t.subarray(0, 64 * 64));
       if (options.dihedral) this.luma64.set(t.subarray(0, 64 * 64));
     } else {
-      jaroszDownsample64(this.lumaT, rows, cols, this.block64, this.scratch);
+      jaroszDownsample64(this.luma, rows, cols, this.block64, this.scratch);
     }
     const quality = qualityOf(this.block64);
     dct64To16(this.block64, this.block16x64, this.dct16);
@@ -213,8 +209,8 @@ export class PdqHasher {
     const result: PdqResult = { hash, quality };
     if (options.dihedral) {
       if (exactly64) {
-        this.lumaT.set(this.luma64);
-        jaroszDownsample64(this.lumaT, rows, cols, this.block64, this.scratch);
+        this.luma.set(this.luma64);
+        jaroszDownsample64(this.luma, rows, cols, this.block64, this.scratch);
         dct64To16(this.block64, this.block16x64, this.dct16);
       }
       const dihedral: PdqHash[] = [];

@@ -11,11 +11,10 @@
  * `i - (w - half)` .. `i + half - 1`, clipped to the line. Odd windows are symmetric; even windows
  * have one more sample after the centre than before it.
  *
- * Why "across" and transposed: a running sum is a serial dependency chain, slow when one line is
- * walked at a time. {@link boxAcross} advances many independent lines together (the inner loop
- * runs over lines, reading memory sequentially) and writes its output transposed, so the next
- * pass, along the other axis, is again an "across" pass. Each line still sees exactly the
- * reference's sequence of float32 operations.
+ * Why not one line at a time: a running sum is a serial dependency chain, slow when one line is
+ * walked alone. Row passes advance four rows together ({@link boxAlongRows}); column passes
+ * advance every column together ({@link boxAcross}, inner loop over columns, memory read
+ * sequentially). Each line still sees exactly the reference's sequence of float32 operations.
  */
 
 const fround = Math.fround;
@@ -31,11 +30,12 @@ export function jaroszWindowSize(oldSize: number, newSize: number): number {
 /**
  * Box-filters `lines` independent lines of `length` samples each.
  *
- * `src` is step-major: sample `s` of line `l` is `src[s * lines + l]`. Output sample `s` of line
- * `l` goes to `dst[l * length + s]` (transposed), but only for steps where `writeStep` is absent
- * or non-zero at `s`. `sums` (length ≥ lines) is scratch holding the float32 running sums.
- * With `lineIndex`, only the lines it lists are filtered (`lineIndex[n]` is the source line of
- * output line `n`; `lines` is then the stride of `src` and the output has `lineIndex.length` lines).
+ * `src` is step-major: sample `s` of line `l` is `src[s * lines + l]` (for a row-major image,
+ * lines are columns and steps are rows). Output sample `s` of line `l` goes to
+ * `dst[s * n + l]` (`n` = number of output lines), but only for steps where `writeStep` is
+ * absent or non-zero at `s`. `sums` (length ≥ lines) is scratch holding the float32 running
+ * sums. With `lineIndex`, only the lines it lists are filtered (`lineIndex[k]` is the source
+ * line of output line `k`; `lines` is then the stride of `src`, `n = lineIndex.length`).
  */
 export function boxAcross(
   src: Float32Array,
@@ -68,10 +68,11 @@ export function boxAcross(
     const e = enter * lines;
     count++;
     const write = writeStep === undefined || writeStep[out] !== 0;
+    const o = out * n;
     for (let l = 0; l < n; l++) {
       const s = fround(sums[l] + src[e + (idx ? idx[l] : l)]);
       sums[l] = s;
-      if (write) dst[l * length + out] = s / count;
+      if (write) dst[o + l] = s / count;
     }
     enter++;
     out++;
@@ -80,18 +81,19 @@ export function boxAcross(
     const e = enter * lines;
     const d = leave * lines;
     const write = writeStep === undefined || writeStep[out] !== 0;
+    const o = out * n;
     if (idx) {
       for (let l = 0; l < n; l++) {
         const i = idx[l];
         const s = fround(fround(sums[l] + src[e + i]) - src[d + i]);
         sums[l] = s;
-        if (write) dst[l * length + out] = s / count;
+        if (write) dst[o + l] = s / count;
       }
     } else if (write) {
       for (let l = 0; l < n; l++) {
         const s = fround(fround(sums[l] + src[e + l]) - src[d + l]);
         sums[l] = s;
-        dst[l * length + out] = s / count;
+        dst[o + l] = s / count;
       }
     } else {
       for (let l = 0; l < n; l++) sums[l] = fround(fround(sums[l] + src[e + l]) - src[d + l]);
@@ -104,10 +106,11 @@ export function boxAcross(
     const d = leave * lines;
     count--;
     const write = writeStep === undefined || writeStep[out] !== 0;
+    const o = out * n;
     for (let l = 0; l < n; l++) {
       const s = fround(sums[l] - src[d + (idx ? idx[l] : l)]);
       sums[l] = s;
-      if (write) dst[l * length + out] = s / count;
+      if (write) dst[o + l] = s / count;
     }
     leave++;
     out++;
@@ -122,13 +125,120 @@ export function decimationIndex(i: number, size: number, outSize: number): numbe
   return Math.trunc(((i + 0.5) * size) / outSize);
 }
 
+/**
+ * Box-filters every row of `src` (rows × cols, row-major) along the row. Four rows advance
+ * together so that their four independent float32 running sums overlap in the CPU (one chain
+ * alone is latency-bound). Output column `x` of row `y` goes to `dst[y * outStride + slot[x]]`
+ * when `slot[x] >= 0` (all columns by default, `outStride = cols`).
+ */
+export function boxAlongRows(src: Float32Array, dst: Float32Array, rows: number, cols: number, window: number, slot: Int32Array, outStride: number): void {
+  const half = (window + 2) >> 1;
+  const lead = window - half + 1;
+  const middle = cols - window;
+  let y = 0;
+  for (; y + 4 <= rows; y += 4) {
+    const b0 = y * cols;
+    const b1 = b0 + cols;
+    const b2 = b1 + cols;
+    const b3 = b2 + cols;
+    const o0 = y * outStride;
+    const o1 = o0 + outStride;
+    const o2 = o1 + outStride;
+    const o3 = o2 + outStride;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let enter = 0;
+    let leave = 0;
+    let out = 0;
+    let count = 0;
+    for (let k = 1; k < half; k++, enter++) {
+      s0 = fround(s0 + src[b0 + enter]);
+      s1 = fround(s1 + src[b1 + enter]);
+      s2 = fround(s2 + src[b2 + enter]);
+      s3 = fround(s3 + src[b3 + enter]);
+      count++;
+    }
+    for (let k = 0; k < lead; k++, enter++, out++) {
+      s0 = fround(s0 + src[b0 + enter]);
+      s1 = fround(s1 + src[b1 + enter]);
+      s2 = fround(s2 + src[b2 + enter]);
+      s3 = fround(s3 + src[b3 + enter]);
+      count++;
+      const at = slot[out];
+      if (at >= 0) {
+        dst[o0 + at] = s0 / count;
+        dst[o1 + at] = s1 / count;
+        dst[o2 + at] = s2 / count;
+        dst[o3 + at] = s3 / count;
+      }
+    }
+    for (let k = 0; k < middle; k++, enter++, leave++, out++) {
+      s0 = fround(fround(s0 + src[b0 + enter]) - src[b0 + leave]);
+      s1 = fround(fround(s1 + src[b1 + enter]) - src[b1 + leave]);
+      s2 = fround(fround(s2 + src[b2 + enter]) - src[b2 + leave]);
+      s3 = fround(fround(s3 + src[b3 + enter]) - src[b3 + leave]);
+      const at = slot[out];
+      if (at >= 0) {
+        dst[o0 + at] = s0 / count;
+        dst[o1 + at] = s1 / count;
+        dst[o2 + at] = s2 / count;
+        dst[o3 + at] = s3 / count;
+      }
+    }
+    for (let k = 1; k < half; k++, leave++, out++) {
+      s0 = fround(s0 - src[b0 + leave]);
+      s1 = fround(s1 - src[b1 + leave]);
+      s2 = fround(s2 - src[b2 + leave]);
+      s3 = fround(s3 - src[b3 + leave]);
+      count--;
+      const at = slot[out];
+      if (at >= 0) {
+        dst[o0 + at] = s0 / count;
+        dst[o1 + at] = s1 / count;
+        dst[o2 + at] = s2 / count;
+        dst[o3 + at] = s3 / count;
+      }
+    }
+  }
+  for (; y < rows; y++) {
+    const b = y * cols;
+    const o = y * outStride;
+    let s0 = 0;
+    let enter = 0;
+    let leave = 0;
+    let out = 0;
+    let count = 0;
+    for (let k = 1; k < half; k++, enter++) {
+      s0 = fround(s0 + src[b + enter]);
+      count++;
+    }
+    for (let k = 0; k < lead; k++, enter++, out++) {
+      s0 = fround(s0 + src[b + enter]);
+      count++;
+      if (slot[out] >= 0) dst[o + slot[out]] = s0 / count;
+    }
+    for (let k = 0; k < middle; k++, enter++, leave++, out++) {
+      s0 = fround(fround(s0 + src[b + enter]) - src[b + leave]);
+      if (slot[out] >= 0) dst[o + slot[out]] = s0 / count;
+    }
+    for (let k = 1; k < half; k++, leave++, out++) {
+      s0 = fround(s0 - src[b + leave]);
+      count--;
+      if (slot[out] >= 0) dst[o + slot[out]] = s0 / count;
+    }
+  }
+}
+
 /** Scratch space for {@link jaroszDownsample64}; reuse it across calls. */
 export class JaroszScratch {
   sums = new Float64Array(512);
   tmp = new Float32Array(512 * 512);
+  allCols = new Int32Array(512).map((_, i) => i);
+  sampledSlot = new Int32Array(512);
   writeRows = new Uint8Array(512);
-  writeCols = new Uint8Array(512);
-  readonly sampledCols = new Int32Array(64);
+  narrow = new Float32Array(512 * 64);
 
   /** Grows the buffers to hold a rows × cols plane. */
   ensure(rows: number, cols: number): void {
@@ -137,43 +247,42 @@ export class JaroszScratch {
     const m = Math.max(rows, cols);
     if (m > this.sums.length) {
       this.sums = new Float64Array(m);
+      this.allCols = new Int32Array(m).map((_, i) => i);
+      this.sampledSlot = new Int32Array(m);
       this.writeRows = new Uint8Array(m);
-      this.writeCols = new Uint8Array(m);
     }
   }
 }
 
 /**
- * Two Jarosz passes over a luma plane stored column-major (`lumaT[x * rows + y]`), then
- * decimation to 64×64 (row-major, into `out`). Equivalent to the reference's row pass, column
- * pass, row pass, column pass and centre sampling; values that decimation never reads are not
- * written (their running sums are still advanced, so every kept value is bit-identical).
- * `lumaT` is overwritten.
+ * Two Jarosz passes over a row-major luma plane, then decimation to 64×64 (row-major, into
+ * `out`). Equivalent to the reference's row pass, column pass, row pass, column pass and centre
+ * sampling; values that decimation never reads are not written (their running sums are still
+ * advanced, so every kept value is bit-identical). `luma` is overwritten.
  */
-export function jaroszDownsample64(lumaT: Float32Array, rows: number, cols: number, out: Float32Array, scratch: JaroszScratch): void {
+export function jaroszDownsample64(luma: Float32Array, rows: number, cols: number, out: Float32Array, scratch: JaroszScratch): void {
   scratch.ensure(rows, cols);
   const wAlongRows = jaroszWindowSize(cols, 64);
   const wAlongCols = jaroszWindowSize(rows, 64);
-  const { sums, tmp, sampledCols, writeRows, writeCols } = scratch;
+  const { sums, tmp, allCols, sampledSlot, writeRows } = scratch;
+  sampledSlot.fill(-1, 0, cols);
   writeRows.fill(0, 0, rows);
-  writeCols.fill(0, 0, cols);
   for (let i = 0; i < 64; i++) {
     writeRows[decimationIndex(i, rows, 64)] = 1;
-    const c = decimationIndex(i, cols, 64);
-    writeCols[c] = 1;
-    sampledCols[i] = c;
+    sampledSlot[decimationIndex(i, cols, 64)] = i;
   }
-  // Pass 1: along rows (lines = image rows, steps = x): column-major in, row-major out.
-  boxAcross(lumaT, tmp, cols, rows, wAlongRows, sums);
-  // Pass 1: along columns (lines = x, steps = y): row-major in, column-major out.
-  boxAcross(tmp, lumaT, rows, cols, wAlongCols, sums);
-  // Pass 2 along rows: only the sampled columns are ever read afterwards.
-  boxAcross(lumaT, tmp, cols, rows, wAlongRows, sums, writeCols);
-  // Pass 2 along columns, only for the sampled columns; keep only the sampled rows.
-  const colsOut = lumaT.length >= 64 * rows ? lumaT : new Float32Array(64 * rows);
-  boxAcross(tmp, colsOut, rows, cols, wAlongCols, sums, writeRows, sampledCols);
+  // Pass 1: rows, then columns (across: every column advances together), back into `luma`.
+  boxAlongRows(luma, tmp, rows, cols, wAlongRows, allCols, cols);
+  boxAcross(tmp, luma, rows, cols, wAlongCols, sums);
+  // Pass 2: rows, keeping only the 64 sampled columns (rows × 64, row-major)...
+  if (rows * 64 > scratch.narrow.length) scratch.narrow = new Float32Array(rows * 64);
+  const narrow = scratch.narrow;
+  boxAlongRows(luma, narrow, rows, cols, wAlongRows, sampledSlot, 64);
+  // ... then those 64 columns, keeping only the sampled rows.
+  boxAcross(narrow, tmp, rows, 64, wAlongCols, sums, writeRows);
+  // Narrow column of each output column (images under 64 wide sample some columns twice).
   for (let i = 0; i < 64; i++) {
-    const y = decimationIndex(i, rows, 64);
-    for (let j = 0; j < 64; j++) out[i * 64 + j] = colsOut[j * rows + y];
+    const y = decimationIndex(i, rows, 64) * 64;
+    for (let j = 0; j < 64; j++) out[i * 64 + j] = tmp[y + sampledSlot[decimationIndex(j, cols, 64)]];
   }
 }
