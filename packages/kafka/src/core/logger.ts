@@ -1,0 +1,17 @@
+import type { TransportLogger } from '../types';
+
+/** A logger that drops everything (the default). */
+export const silentLogger: TransportLogger = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+/** Error fields safe to log: class, code and message; never the record it failed on. */
+export function errorFields(err: unknown): Record<string, unknown> {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { err: { type: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) } };
+  }
+  return { err: { type: typeof err } };
+}
