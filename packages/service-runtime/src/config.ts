@@ -39,6 +39,14 @@ export const commonEnvShape = {
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** Upper bound of the orderly shutdown, ms. Default 25000: below Kubernetes' 30 s grace period. */
   SHUTDOWN_TIMEOUT_MS: positiveIntSchema.default(25_000),
+  /**
+   * Prefix added to every topic name (and consumer group), e.g. `staging.` to share a cluster
+   * between environments, or a random one per integration test. Default empty.
+   */
+  SAFEGUARD_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'only letters, digits, dot, underscore and hyphen')
+    .default(''),
 };
 
 /** The settings {@link commonEnvShape} yields, in the form the runtime takes. */
@@ -49,6 +57,7 @@ export interface CommonConfig {
   metricsPort: number;
   logLevel: (typeof LOG_LEVELS)[number];
   shutdownTimeoutMs: number;
+  topicPrefix: string;
 }
 
 /** The parsed common environment. */
@@ -64,6 +73,7 @@ export function toCommonConfig(env: CommonEnv): CommonConfig {
     metricsPort: env.METRICS_PORT,
     logLevel: env.LOG_LEVEL,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    topicPrefix: env.SAFEGUARD_TOPIC_PREFIX,
   };
 }
 

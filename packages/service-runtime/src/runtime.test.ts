@@ -93,4 +93,12 @@ describe('ServiceRuntime', () => {
     const steps = (await runtime.stop()).map((r) => r.name);
     expect(steps).toEqual(['mark_unready', 'mine', 'close_transport', 'close_health_server']);
   });
+
+  it('applies the topic prefix to bindings and the group id', async () => {
+    const { common } = schema.parse({ SAFEGUARD_TRANSPORT: 'in-process', SAFEGUARD_TOPIC_PREFIX: 't1.', LOG_LEVEL: 'silent' });
+    const runtime = await ServiceRuntime.start({ service: 'demo', common, healthServer: false });
+    expect(runtime.topic({ topic: 'a.b.c.v1', partitions: 3 })).toEqual({ topic: 't1.a.b.c.v1', partitions: 3 });
+    expect(runtime.groupId).toBe('t1.demo');
+    await runtime.stop();
+  });
 });

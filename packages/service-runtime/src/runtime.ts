@@ -44,6 +44,8 @@ export class ServiceRuntime {
     readonly transport: Transport,
     readonly health: HealthServer | undefined,
     timeoutMs: number,
+    /** Prefix of every topic name and consumer group of this deployment. */
+    readonly topicPrefix: string,
   ) {
     this.shutdown = new ShutdownCoordinator({
       timeoutMs,
@@ -73,7 +75,17 @@ export class ServiceRuntime {
             metricsRegistry: registry,
           }));
     const health = options.healthServer === false ? undefined : await startHealthServer({ port: common.metricsPort, registry });
-    return new ServiceRuntime(service, logger, registry, transport, health, common.shutdownTimeoutMs);
+    return new ServiceRuntime(service, logger, registry, transport, health, common.shutdownTimeoutMs, common.topicPrefix);
+  }
+
+  /** The binding with this deployment's topic prefix applied (see `SAFEGUARD_TOPIC_PREFIX`). */
+  topic<B extends { readonly topic: string }>(binding: B): B {
+    return this.topicPrefix === '' ? binding : { ...binding, topic: `${this.topicPrefix}${binding.topic}` };
+  }
+
+  /** The consumer group of this service: the service name, with the topic prefix. */
+  get groupId(): string {
+    return `${this.topicPrefix}${this.service}`;
   }
 
   /** Adds a readiness condition to `/readyz` (no-op without a management server). */
