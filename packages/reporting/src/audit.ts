@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { canonicalJson, sha256Hex } from './canonical';
-import { ReportingInputError } from './errors';
+import { ConflictError, ReportingInputError } from './errors';
 import { signEd25519, verifyEd25519 } from './keys';
 
 /** Every kind of decision the audit log records. Closed set. */
@@ -104,7 +104,10 @@ export interface AuditSink {
 /** In-memory {@link AuditSink}. */
 export class MemoryAuditSink implements AuditSink {
   private readonly records: AuditRecord[] = [];
+  /** @throws ConflictError `version_conflict` when `record.seq` is not the next sequence number */
   async append(record: AuditRecord): Promise<void> {
+    const last = this.records[this.records.length - 1];
+    if (record.seq !== (last ? last.seq + 1 : 0)) throw new ConflictError('version_conflict', `audit seq ${record.seq} is not next`);
     this.records.push(structuredClone(record));
   }
   async head(): Promise<AuditHead | undefined> {

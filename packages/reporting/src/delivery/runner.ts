@@ -125,13 +125,7 @@ export class DeliveryRunner {
       return { kind: 'stop', record: saved };
     }
     if (r.state === 'pending') {
-      let reportId: string;
-      try {
-        reportId = await client.submit(n.reportXml);
-      } catch (err) {
-        if (err instanceof AmbiguousDeliveryError) r = await this.save(r, { ambiguousSubmits: r.ambiguousSubmits + 1 });
-        throw err;
-      }
+      const reportId = await client.submit(n.reportXml);
       // Stored before anything else happens: from now on a restart never submits again.
       return { kind: 'continue', record: await this.save(r, { state: 'submitted', attempts: 0, ncmec: { ...n, reportId } }) };
     }
@@ -186,8 +180,10 @@ export class DeliveryRunner {
     };
     if (!isSafeguardError(err)) throw err;
     const attempts = r.attempts + 1;
+    // A submit that may have reached NCMEC: counted so an operator can reconcile a possible duplicate.
+    const ambiguousSubmits = r.ambiguousSubmits + (err instanceof AmbiguousDeliveryError && r.state === 'pending' && r.destination === 'ncmec' ? 1 : 0);
     if (retriable && attempts < this.backoff.maxAttempts) {
-      return this.save(r, { attempts, lastError: e, nextAttemptAtMs: now + backoffDelayMs(attempts, this.backoff, this.opts.random) });
+      return this.save(r, { attempts, ambiguousSubmits, lastError: e, nextAttemptAtMs: now + backoffDelayMs(attempts, this.backoff, this.opts.random) });
     }
     const lastError = retriable ? { ...e, code: 'attempts_exhausted' } : e;
     if (r.state === 'submitted') {
@@ -196,7 +192,7 @@ export class DeliveryRunner {
       await this.audit.record({ atMs: now, type: 'report_failed', actor: SYSTEM, caseId: r.caseId, data: { reportKey: r.key, destination: r.destination, code: lastError.code, ...(e.authorityCode !== undefined ? { authorityCode: e.authorityCode } : {}), willRetract: true } });
       return this.deliver(retracting.key);
     }
-    const failed = await this.save(r, { state: 'failed', attempts, lastError });
+    const failed = await this.save(r, { state: 'failed', attempts, ambiguousSubmits, lastError });
     if (r.state !== 'retracting') {
       await this.audit.record({ atMs: now, type: 'report_failed', actor: SYSTEM, caseId: r.caseId, data: { reportKey: r.key, destination: r.destination, code: lastError.code, ...(e.authorityCode !== undefined ? { authorityCode: e.authorityCode } : {}) } });
     }

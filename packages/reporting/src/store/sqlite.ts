@@ -31,8 +31,14 @@ CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, d
 const parse = <T>(row: { doc: string } | undefined): T | undefined => (row ? (JSON.parse(row.doc) as T) : undefined);
 
 class SqliteAuditSink implements AuditSink {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly readonly: boolean,
+  ) {}
   async append(record: AuditRecord): Promise<void> {
+    if (this.readonly) throw new ReportingInputError('invalid_config', 'the store was opened read-only');
+    const head = await this.head();
+    if (record.seq !== (head ? head.seq + 1 : 0)) throw new ConflictError('version_conflict', `audit seq ${record.seq} is not next`);
     try {
       this.db.prepare('INSERT INTO audit (seq, hash, doc) VALUES (?, ?, ?)').run(record.seq, record.hash, JSON.stringify(record));
     } catch {
@@ -59,6 +65,7 @@ class SqliteAuditSink implements AuditSink {
 export class SqliteReportingStore implements ReportingStore {
   readonly audit: AuditSink;
   private readonly db: Db;
+  private readonly readonly: boolean;
 
   /**
    * Opens (creating unless `readonly`) the database at `path` (`:memory:` for a throwaway one).
@@ -75,7 +82,12 @@ export class SqliteReportingStore implements ReportingStore {
       this.db.pragma('synchronous = FULL');
       this.db.exec(SCHEMA);
     }
-    this.audit = new SqliteAuditSink(this.db);
+    this.readonly = options.readonly ?? false;
+    this.audit = new SqliteAuditSink(this.db, this.readonly);
+  }
+
+  private writable(): void {
+    if (this.readonly) throw new ReportingInputError('invalid_config', 'the store was opened read-only');
   }
 
   async getCase(caseId: string): Promise<Case | undefined> {
@@ -83,6 +95,7 @@ export class SqliteReportingStore implements ReportingStore {
   }
 
   async saveCase(c: Case, expectedVersion: number): Promise<Case> {
+    this.writable();
     const stored: Case = { ...c, version: expectedVersion + 1 };
     const tx = this.db.transaction(() => {
       const cur = this.db.prepare('SELECT version FROM cases WHERE case_id = ?').get(c.caseId) as { version: number } | undefined;
@@ -138,6 +151,7 @@ export class SqliteReportingStore implements ReportingStore {
   }
 
   async addDecision(d: ReviewDecision): Promise<void> {
+    this.writable();
     this.db.prepare('INSERT OR IGNORE INTO decisions (decision_id, case_id, at_ms, doc) VALUES (?, ?, ?, ?)').run(d.decisionId, d.caseId, d.atMs, JSON.stringify(d));
   }
 
@@ -149,6 +163,7 @@ export class SqliteReportingStore implements ReportingStore {
   }
 
   async addFeedback(f: FeedbackRecord): Promise<void> {
+    this.writable();
     this.db.prepare('INSERT OR IGNORE INTO feedback (feedback_id, case_id, created_at_ms, doc) VALUES (?, ?, ?, ?)').run(f.feedbackId, f.caseId, f.createdAtMs, JSON.stringify(f));
   }
 
@@ -164,6 +179,7 @@ export class SqliteReportingStore implements ReportingStore {
   }
 
   async saveComplaint(c: Complaint, expectedVersion: number): Promise<Complaint> {
+    this.writable();
     const stored: Complaint = { ...c, version: expectedVersion + 1 };
     this.db.transaction(() => {
       const cur = this.db.prepare('SELECT version FROM complaints WHERE complaint_id = ?').get(c.complaintId) as { version: number } | undefined;
@@ -185,6 +201,7 @@ export class SqliteReportingStore implements ReportingStore {
   }
 
   async enqueue(r: OutboxRecord): Promise<boolean> {
+    this.writable();
     const stored = { ...r, version: 1 };
     const res = this.db
       .prepare('INSERT OR IGNORE INTO outbox (key, case_id, version, state, next_attempt_at_ms, created_at_ms, doc) VALUES (?, ?, ?, ?, ?, ?, ?)')
@@ -197,6 +214,7 @@ export class SqliteReportingStore implements ReportingStore {
   }
 
   async saveOutbox(r: OutboxRecord, expectedVersion: number): Promise<OutboxRecord> {
+    this.writable();
     const stored = { ...r, version: expectedVersion + 1 };
     const res = this.db
       .prepare('UPDATE outbox SET version = ?, state = ?, next_attempt_at_ms = ?, doc = ? WHERE key = ? AND version = ?')
