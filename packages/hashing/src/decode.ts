@@ -41,10 +41,10 @@ export interface DecodeOptions extends DecodeLimits {
   /**
    * `exact` (default): full decode, then the reference's 512×512 nearest-neighbour resampling in
    * the PDQ step; bit-identical to the reference.
-   * `fast`: for JPEG and WebP larger than 512 on a side, decode at a reduced scale (libjpeg DCT /
-   * libwebp shrink-on-load) and resample to 512×512 with nearest neighbour inside sharp. Several
-   * times faster on large photographs; a few bits away from the reference (see the README).
-   * Other formats decode as in `exact`.
+   * `fast`: for JPEG and WebP of at least 1536 on both sides, decode at a reduced scale (libjpeg
+   * DCT scaling / libwebp shrink-on-load, see {@link fastShrinkFactor}), still at least 512 on
+   * both sides, then the reference's 512×512 resampling. Faster on large photographs; a few bits
+   * from the reference (see the README). Other inputs decode as in `exact`.
    */
   mode?: HashMode;
 }
@@ -74,6 +74,22 @@ export interface DecodedImage {
 
 /** Side at or under which the reference does not resample, so fast mode has nothing to save. */
 const FAST_TARGET = 512;
+
+/**
+ * Fast mode's JPEG shrink-on-load factor: the largest of 8, 4, 2 that still leaves both sides at
+ * least 512 after a further reduction to `side / (factor + 1)`. sharp applies libjpeg's DCT
+ * scaling by `factor` only when the overall reduction is at least `factor + 1` (it keeps a margin
+ * for libjpeg's rounding), so we ask for `side / (factor + 1)` with nearest-neighbour sampling,
+ * and the PDQ step then samples that down to 512×512 with the reference's own index rule. This
+ * keeps each sample close to where the reference samples (see README "Hashing" for distances).
+ * 1 means no reduction (exact decode).
+ */
+export function fastShrinkFactor(width: number, height: number): number {
+  for (const factor of [8, 4, 2]) {
+    if (width / (factor + 1) >= FAST_TARGET && height / (factor + 1) >= FAST_TARGET) return factor;
+  }
+  return 1;
+}
 
 /**
  * Decodes untrusted bytes into 8-bit pixels with every limit applied.
@@ -120,8 +136,10 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   const cmyk = meta.space === 'cmyk';
   if (cmyk) pipeline = pipeline.pipelineColourspace('cmyk').toColourspace('cmyk');
   else if (meta.space === 'b-w' || meta.space === 'grey16') pipeline = pipeline.toColourspace('b-w');
-  const fast = options.mode === 'fast' && (format === 'jpeg' || format === 'webp') && (width > FAST_TARGET || pageHeight > FAST_TARGET);
-  if (fast) pipeline = pipeline.resize(FAST_TARGET, FAST_TARGET, { fit: 'fill', kernel: 'nearest', fastShrinkOnLoad: true });
+  const shrink = options.mode === 'fast' && !cmyk && (format === 'jpeg' || format === 'webp') ? fastShrinkFactor(width, pageHeight) : 1;
+  if (shrink > 1) {
+    pipeline = pipeline.resize(Math.floor(width / (shrink + 1)), Math.floor(pageHeight / (shrink + 1)), { fit: 'fill', kernel: 'nearest', fastShrinkOnLoad: true });
+  }
   let out: { data: Buffer; info: sharp.OutputInfo };
   try {
     out = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });

@@ -13,7 +13,7 @@ export { MediaError, ToolUnavailableError } from './errors';
 export type { MediaErrorCode } from './errors';
 export { sniffMedia } from './sniff';
 export type { ImageFormat, VideoFormat, SniffedFormat } from './sniff';
-export { decodeImage, toMediaError, configureSharp, DEFAULT_DECODE_LIMITS } from './decode';
+export { decodeImage, toMediaError, configureSharp, fastShrinkFactor, DEFAULT_DECODE_LIMITS } from './decode';
 export type { DecodeLimits, DecodeOptions, DecodedImage, HashMode } from './decode';
 export { cryptoHashes, CryptoHasher } from './crypto-hashes';
 export type { CryptoHashes } from './crypto-hashes';
