@@ -595,6 +595,28 @@ export function conformanceSuite(harness: ConformanceHarness): void {
       await expect(consumer.run({ bindings: [itemBinding(missing)], handle: async () => undefined })).rejects.toMatchObject({ code: 'topic_not_found' });
     });
 
+    it('fails run() and reports a crash when onPartitionsAssigned fails for good', async () => {
+      const t = env.transport();
+      const topic = await env.topic(1);
+      const crashes: Error[] = [];
+      const group = uniqueName('g');
+      const consumer = env.consumer(t, { groupId: group, onCrash: (err) => void crashes.push(err) });
+      await expect(
+        consumer.run({
+          bindings: [itemBinding(topic)],
+          handle: async () => undefined,
+          onPartitionsAssigned: () => {
+            throw new InvalidInputError('state_corrupt', 'the stored state cannot be read');
+          },
+        }),
+      ).rejects.toMatchObject({ code: 'state_corrupt' });
+      expect(crashes.map((e) => (e as { code?: string }).code)).toEqual(['state_corrupt']);
+      // The failed member left the group: another one gets the partition.
+      const successor = env.consumer(env.transport(), { groupId: group });
+      await successor.run({ bindings: [itemBinding(topic)], handle: async () => undefined });
+      expect(successor.assignment()).toEqual([{ topic, partition: 0 }]);
+    });
+
     it('calls onPartitionsAssigned before the first message of a partition', async () => {
       const t = env.transport();
       const topic = await env.topic(2);

@@ -111,6 +111,31 @@ describe('interoperability with other clients (kafka only)', () => {
     for (const [key, partition] of placed) expect(Number(partition)).toBe(partitionForKey(key, 7));
   });
 
+  it('uses a schema registered out of band under a subject pinned to another compatibility level', async () => {
+    const topic = uniqueName('sg-interop');
+    topics.push(topic);
+    await transport.admin().ensureTopics([{ topic, partitions: 1 }]);
+    const subject = `${topic}-value`;
+    const headers = { 'Content-Type': 'application/vnd.schemaregistry.v1+json' };
+    const registered = await fetch(`${registryUrl}/subjects/${subject}/versions`, { method: 'POST', headers, body: JSON.stringify({ schema: JSON.stringify(schema) }) });
+    expect(registered.status).toBe(200);
+    const { id } = (await registered.json()) as { id: number };
+    const pinned = await fetch(`${registryUrl}/config/${subject}`, { method: 'PUT', headers, body: JSON.stringify({ compatibility: 'NONE' }) });
+    expect(pinned.status).toBe(200);
+
+    const binding: TopicBinding<Ping> = { topic, valueSchema: schema, key: (v) => v.id };
+    await transport.producer().send(binding, [{ value: { id: 'ping-1' } }]);
+    const { stdout } = await run('kcat', ['-C', '-b', brokers[0], '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%s'], { encoding: 'buffer' });
+    expect(decodeWireFrame(stdout as unknown as Buffer).schemaId).toBe(id);
+
+    const other: TopicBinding<Ping & { n: number }> = {
+      topic,
+      valueSchema: { ...schema, fields: [...schema.fields, { name: 'n', type: 'int', default: 0, doc: 'x' }] },
+      key: (v) => v.id,
+    };
+    await expect(transport.producer().send(other, [{ value: { id: 'x', n: 1 } }])).rejects.toMatchObject({ code: 'schema_registry_error', retriable: false });
+  });
+
   it('writes Confluent frames whose schema id the registry serves, readable by a non-JS client', async () => {
     const topic = uniqueName('sg-interop');
     topics.push(topic);

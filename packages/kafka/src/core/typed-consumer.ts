@@ -46,6 +46,7 @@ export class TypedConsumer implements Consumer {
   private readonly positions = new Map<string, number>();
   private lagTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  private crashedAlready = false;
 
   constructor(private readonly ctx: TransportContext, private readonly options: ConsumerOptions) {
     if (!options.groupId) throw new TransportConfigError('groupId is required');
@@ -81,13 +82,19 @@ export class TypedConsumer implements Consumer {
         retentionMs: this.options.deadLetter?.retentionMs ?? DLQ_RETENTION_MS,
       })),
     );
-    await this.session.start({
-      topics,
-      process: (message, control) => this.process(message, control),
-      onAssigned: (tps) => this.assigned(tps, options.onPartitionsAssigned),
-      onRevoked: (tps) => this.revoked(tps, options.onPartitionsRevoked),
-      onCrash: (err) => this.crashed(err),
-    });
+    try {
+      await this.session.start({
+        topics,
+        process: (message, control) => this.process(message, control),
+        onAssigned: (tps) => this.assigned(tps, options.onPartitionsAssigned),
+        onRevoked: (tps) => this.revoked(tps, options.onPartitionsRevoked),
+        onCrash: (err) => this.crashed(err),
+      });
+    } catch (err) {
+      // Leave the group so the partitions this member got can move to others.
+      await this.session.stop().catch(() => undefined);
+      throw err;
+    }
     this.running = true;
     const lagRefreshMs = this.options.lagRefreshMs ?? 15_000;
     this.lagTimer = setInterval(() => void this.refreshLag(), lagRefreshMs);
@@ -274,7 +281,8 @@ export class TypedConsumer implements Consumer {
   }
 
   private crashed(err: Error): void {
-    if (!this.running && this.stopping) return;
+    if (this.crashedAlready || this.stopping) return;
+    this.crashedAlready = true;
     this.running = false;
     this.ctx.logger.error({ groupId: this.options.groupId, ...errorFields(err) }, 'consumer crashed');
     this.options.onCrash?.(err);

@@ -146,7 +146,10 @@ class InProcessConsumerSession implements ConsumerSession, GroupMember {
   private syncedGeneration = -1;
   private syncing: Promise<void> | undefined;
   private workers: Array<Promise<void>> = [];
-  private stopSignal = new AbortController();
+  private readonly stopSignal = new AbortController();
+  /** Resolves once stop() begins; one promise, so idle waits add no listeners. */
+  private readonly stopRequested = new Promise<void>((resolve) => this.stopSignal.signal.addEventListener('abort', () => resolve(), { once: true }));
+  private joined = false;
   private idleWaiters: Array<() => void> = [];
   private rr = 0;
   private stopping: Promise<void> | undefined;
@@ -165,6 +168,7 @@ class InProcessConsumerSession implements ConsumerSession, GroupMember {
     this.handlers = handlers;
     this.topics = [...handlers.topics];
     this.running = true;
+    this.joined = true;
     this.group.join(this);
     await this.sync();
     for (let i = 0; i < this.options.concurrency; i++) this.workers.push(this.work());
@@ -206,7 +210,8 @@ class InProcessConsumerSession implements ConsumerSession, GroupMember {
   }
 
   private async doStop(): Promise<void> {
-    if (!this.running) return;
+    // Also after a crash (running already false): the member must still leave its group.
+    if (!this.joined) return;
     this.running = false;
     this.stopSignal.abort();
     for (const p of this.owned.values()) p.abort.abort();
@@ -229,9 +234,20 @@ class InProcessConsumerSession implements ConsumerSession, GroupMember {
     for (const p of this.owned.values()) this.group.release(this.memberId, p.tp.topic, p.tp.partition);
     this.owned.clear();
     this.group.leave(this.memberId);
+    this.joined = false;
   }
 
   private async work(): Promise<void> {
+    try {
+      await this.workLoop();
+    } catch (err) {
+      // onPartitionsAssigned failed for good: the policy layer has reported the crash.
+      this.running = false;
+      this.handlers?.onCrash(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private async workLoop(): Promise<void> {
     while (this.running) {
       if (this.syncedGeneration !== this.group.generation) {
         await this.sync();
@@ -247,10 +263,7 @@ class InProcessConsumerSession implements ConsumerSession, GroupMember {
   }
 
   private stopped(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.stopSignal.signal.aborted) resolve();
-      else this.stopSignal.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    return this.stopRequested;
   }
 
   private pick(): OwnedPartition | undefined {
@@ -353,6 +366,7 @@ class InProcessReaderSession implements ReaderSession {
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly stopSignal = new AbortController();
+  private readonly stopRequested = new Promise<void>((resolve) => this.stopSignal.signal.addEventListener('abort', () => resolve(), { once: true }));
 
   constructor(private readonly broker: InProcessBroker, private readonly stopTimeoutMs: number) {}
 
@@ -376,10 +390,7 @@ class InProcessReaderSession implements ReaderSession {
             }
           }
           if (!progressed && this.running) {
-            await Promise.race([
-              this.broker.changed(),
-              new Promise<void>((resolve) => this.stopSignal.signal.addEventListener('abort', () => resolve(), { once: true })),
-            ]);
+            await Promise.race([this.broker.changed(), this.stopRequested]);
           }
         }
       } catch (err) {

@@ -352,7 +352,11 @@ class KafkaConsumerSession implements ConsumerSession {
       if (revoked.length > 0) await handlers.onRevoked(revoked);
       if (added.length > 0) await handlers.onAssigned(added);
     })();
-    this.gate.catch(() => undefined);
+    this.gate.catch(() => {
+      // onPartitionsAssigned failed for good (the crash is reported by the policy layer): stop
+      // fetching instead of re-fetching the same unhandled batch in a loop.
+      this.consumer.pause(handlers.topics.map((topic) => ({ topic })));
+    });
     const joined = this.joined;
     this.joined = undefined;
     joined?.resolve();

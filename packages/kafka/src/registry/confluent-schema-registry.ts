@@ -35,6 +35,18 @@ export class ConfluentSchemaRegistryClient implements SchemaRegistryClient {
       const { id } = await this.client.register({ type: SchemaType.AVRO, schema }, { subject });
       return id;
     } catch (err) {
+      if (err instanceof Error && err.name === 'ConfluentSchemaRegistryCompatibilityError') {
+        // The library refuses to register under a subject whose compatibility level is not
+        // BACKWARD (e.g. a subject created by another tool on a registry whose default is NONE).
+        // A schema registered there already is fine to use; anything else is a deployment error.
+        const id = await this.lookup(subject, schema);
+        if (id !== undefined) return id;
+        throw new SafeguardError(
+          TransportErrorCodes.schemaRegistryError,
+          `subject ${subject} has a compatibility level other than BACKWARD; set it to BACKWARD or register the schema out of band`,
+          { cause: err, retriable: false },
+        );
+      }
       throw mapRegistryError(err, subject);
     }
   }
@@ -70,7 +82,7 @@ function httpStatus(err: unknown): number | undefined {
 function mapRegistryError(err: unknown, subject?: string): Error {
   const status = httpStatus(err);
   const name = err instanceof Error ? err.name : '';
-  if (status === 409 || name === 'ConfluentSchemaRegistryCompatibilityError') {
+  if (status === 409) {
     return new SchemaIncompatibleError(subject ?? '', `the registry rejected the schema for ${subject ?? 'a subject'} as incompatible`, { cause: err });
   }
   if (status === undefined || status >= 500 || status === 408 || status === 429) {
