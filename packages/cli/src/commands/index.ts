@@ -2,12 +2,15 @@ import type { Command } from 'commander';
 import type { CliIo } from '../program';
 import { registerHash } from './hash';
 import { registerGrooming } from './grooming';
+import { registerReport } from './report';
+import { registerAudit } from './audit';
+import { registerTransparency } from './transparency';
 
 /** A subcommand module: adds itself to the program. Set `exit.code` for a non-zero exit status. */
 export type RegisterCommand = (program: Command, io: CliIo, exit: { code: number }) => void;
 
 /** Every subcommand, in help order. Add one import and one entry per command file. */
-const commands: RegisterCommand[] = [registerHash, registerGrooming];
+const commands: RegisterCommand[] = [registerHash, registerGrooming, registerReport, registerAudit, registerTransparency];
 
 /** Adds every subcommand to `program`. */
 export function registerCommands(program: Command, io: CliIo, exit: { code: number }): void {
