@@ -7,6 +7,7 @@
 #   infra/infra.sh down     stop what this script started and wait for it to exit
 #   infra/infra.sh status   exit 0 only if the broker and the registry both answer
 #   infra/infra.sh env      print the export lines tests use (eval "$(infra/infra.sh env)")
+#   infra/infra.sh kafka topics|consumer-groups|configs [args]   Kafka's own admin tools
 #
 # Environment (all optional):
 #   SAFEGUARD_KAFKA_VERSION     Kafka to run, default 3.9.1; 4.x works too (e.g. 4.1.1)
@@ -30,7 +31,7 @@ REGISTRY_PORT=8081
 # Quarkus serves health and metrics on a separate "management" port (default 9000); keep it on
 # loopback and away from ports the services may use.
 REGISTRY_MGMT_PORT=8091
-KAFKA_BROKERS="$HOST:$KAFKA_PORT"
+LOCAL_BROKERS="$HOST:$KAFKA_PORT"
 REGISTRY_URL="http://$HOST:$REGISTRY_PORT/apis/ccompat/v7"
 
 KAFKA_DIR="$STATE/kafka"
@@ -53,7 +54,7 @@ port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 kafka_answers() {
   command -v kcat >/dev/null 2>&1 || return 1
   local out
-  out="$(timeout 10 kcat -b "$KAFKA_BROKERS" -L -J -m 5 2>/dev/null)" || return 1
+  out="$(timeout 10 kcat -b "$LOCAL_BROKERS" -L -J -m 5 2>/dev/null)" || return 1
   [[ "$out" =~ \"brokers\":[[:space:]]*\[[[:space:]]*\{ ]]
 }
 
@@ -127,13 +128,11 @@ mvn_quiet() {
 # Downloads (cached in ~/.m2 and under $DIST_DIR)
 # ---------------------------------------------------------------------------------------------
 
-# Resolves Kafka's full runtime classpath with a generated POM; prints the classpath file.
+# Resolves Kafka's full runtime classpath (broker, its CLI tools, a logging binding) with a
+# generated POM; prints the classpath file. Re-resolves when the POM changes or a jar is gone.
 kafka_classpath_file() {
   local dir="$DIST_DIR/kafka-$KAFKA_VERSION" binding
   local cpfile="$dir/classpath.txt"
-  if [[ -s "$cpfile" ]] && tr ':' '\n' <"$cpfile" | while read -r jar; do [[ -f "$jar" ]] || exit 1; done; then
-    echo "$cpfile"; return 0
-  fi
   mkdir -p "$dir"
   case "$KAFKA_VERSION" in
     3.*) # Kafka 3.x logs through slf4j 1.7 to log4j 1.x (reload4j), which it does not bundle.
@@ -142,7 +141,7 @@ kafka_classpath_file() {
     *) # Kafka 4.x depends on log4j2 core and slf4j 1.7; the slf4j-to-log4j2 bridge is not in its POM.
       binding='<dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>2.24.3</version></dependency>' ;;
   esac
-  cat >"$dir/pom.xml" <<EOF
+  cat >"$dir/pom.xml.$$" <<EOF
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>local.safeguard.infra</groupId>
@@ -151,10 +150,17 @@ kafka_classpath_file() {
   <packaging>pom</packaging>
   <dependencies>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
     $binding
   </dependencies>
 </project>
 EOF
+  if [[ -s "$cpfile" ]] && cmp -s "$dir/pom.xml.$$" "$dir/pom.xml" &&
+    tr ':' '\n' <"$cpfile" | while read -r jar; do [[ -f "$jar" ]] || exit 1; done; then
+    rm -f "$dir/pom.xml.$$"
+    echo "$cpfile"; return 0
+  fi
+  mv "$dir/pom.xml.$$" "$dir/pom.xml"
   log "resolving Kafka $KAFKA_VERSION runtime classpath from Maven Central (cached in ~/.m2)"
   mvn_quiet "$dir/mvn.log" -f "$dir/pom.xml" dependency:build-classpath \
     -Dmdep.includeScope=runtime -Dmdep.outputFile="$cpfile.tmp"
@@ -317,7 +323,7 @@ start_kafka() {
     tail -n 30 "$KAFKA_DIR/format.log" >&2
     die "kafka storage format failed; see $KAFKA_DIR/format.log"
   fi
-  log "starting Kafka $KAFKA_VERSION on $KAFKA_BROKERS (controller $HOST:$CONTROLLER_PORT); log: $KAFKA_DIR/kafka.log"
+  log "starting Kafka $KAFKA_VERSION on $LOCAL_BROKERS (controller $HOST:$CONTROLLER_PORT); log: $KAFKA_DIR/kafka.log"
   # setsid + nohup: the broker outlives this shell and the terminal or CI step that ran `up`;
   # 9>&- keeps the lock descriptor out of the long-lived JVM (it would hold the lock forever).
   setsid nohup "$java" "$KAFKA_MARK" "${jvm[@]}" -cp "$cp" kafka.Kafka "$KAFKA_DIR/server.properties" \
@@ -416,9 +422,9 @@ cmd_up() {
   if kafka_answers; then
     local running; running="$(cat "$KAFKA_DIR/version" 2>/dev/null || echo unknown)"
     if [[ -n "${SAFEGUARD_KAFKA_VERSION:-}" && "$running" != "$KAFKA_VERSION" ]]; then
-      die "Kafka $running is already running on $KAFKA_BROKERS; run 'infra/infra.sh down' before switching to $KAFKA_VERSION"
+      die "Kafka $running is already running on $LOCAL_BROKERS; run 'infra/infra.sh down' before switching to $KAFKA_VERSION"
     fi
-    log "Kafka $running already answers on $KAFKA_BROKERS"
+    log "Kafka $running already answers on $LOCAL_BROKERS"
   else
     kafka_needed=1
   fi
@@ -455,12 +461,12 @@ cmd_up() {
   if ((registry_needed)); then
     wait_ready "schema registry" registry_answers "$REGISTRY_DIR/registry.pid" "$REGISTRY_MARK" "$REGISTRY_DIR/registry.log"
   fi
-  log "up in $((SECONDS - t0))s: Kafka $(cat "$KAFKA_DIR/version" 2>/dev/null || echo '?') at $KAFKA_BROKERS, Apicurio at $REGISTRY_URL"
+  log "up in $((SECONDS - t0))s: Kafka $(cat "$KAFKA_DIR/version" 2>/dev/null || echo '?') at $LOCAL_BROKERS, Apicurio at $REGISTRY_URL"
   print_env_hint
 }
 
 print_env_hint() {
-  log "export KAFKA_BROKERS=$KAFKA_BROKERS SCHEMA_REGISTRY_URL=$REGISTRY_URL"
+  log "export KAFKA_BROKERS=$LOCAL_BROKERS SCHEMA_REGISTRY_URL=$REGISTRY_URL"
 }
 
 cmd_down() {
@@ -481,9 +487,9 @@ cmd_status() {
   local ok=0 pid
   if kafka_answers; then
     pid="$(owned_pid "$KAFKA_DIR/kafka.pid" "$KAFKA_MARK" || echo 'not ours')"
-    echo "kafka     up    $KAFKA_BROKERS  version $(cat "$KAFKA_DIR/version" 2>/dev/null || echo '?')  pid $pid  log $KAFKA_DIR/kafka.log"
+    echo "kafka     up    $LOCAL_BROKERS  version $(cat "$KAFKA_DIR/version" 2>/dev/null || echo '?')  pid $pid  log $KAFKA_DIR/kafka.log"
   else
-    echo "kafka     down  $KAFKA_BROKERS"; ok=1
+    echo "kafka     down  $LOCAL_BROKERS"; ok=1
   fi
   if registry_answers; then
     pid="$(owned_pid "$REGISTRY_DIR/registry.pid" "$REGISTRY_MARK" || echo 'not ours')"
@@ -494,8 +500,39 @@ cmd_status() {
   return $ok
 }
 
+# Kafka's own admin tools on the cached classpath, e.g.
+#   infra/infra.sh kafka topics --list
+#   infra/infra.sh kafka consumer-groups --describe --group hasher
+# --bootstrap-server defaults to $KAFKA_BROKERS, else the local broker. Same version as the
+# running broker unless SAFEGUARD_KAFKA_VERSION says otherwise.
+cmd_kafka() {
+  local tool="${1:-}" main java cpfile
+  [[ $# -gt 0 ]] && shift
+  case "$tool" in
+    topics) main=org.apache.kafka.tools.TopicCommand ;;
+    consumer-groups) main=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
+    configs) main=kafka.admin.ConfigCommand ;;
+    *) echo "usage: $0 kafka topics|consumer-groups|configs [args...]" >&2; exit 2 ;;
+  esac
+  if [[ -z "${SAFEGUARD_KAFKA_VERSION:-}" && -s "$KAFKA_DIR/version" ]]; then KAFKA_VERSION="$(cat "$KAFKA_DIR/version")"; fi
+  java="$(find_java 17)" || die "Kafka's tools need Java 17 or newer"
+  # Resolve (or reuse) the classpath under the lock; the subshell releases it before the tool runs.
+  cpfile="$(with_lock; kafka_classpath_file)"
+  local -a args=("$@")
+  if [[ " ${args[*]} " != *" --bootstrap-server "* ]]; then
+    args=(--bootstrap-server "${KAFKA_BROKERS:-$LOCAL_BROKERS}" "${args[@]}")
+  fi
+  mkdir -p "$STATE"
+  printf 'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stderr.layout.ConversionPattern=%%p %%m%%n\n' >"$STATE/tools-log4j.properties"
+  printf 'status = warn\nappender.err.type = Console\nappender.err.name = STDERR\nappender.err.target = SYSTEM_ERR\nappender.err.layout.type = PatternLayout\nappender.err.layout.pattern = %%p %%m%%n\nrootLogger.level = warn\nrootLogger.appenderRef.err.ref = STDERR\n' >"$STATE/tools-log4j2.properties"
+  exec "$java" -Xmx256m -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+    "-Dlog4j.configuration=file:$STATE/tools-log4j.properties" \
+    "-Dlog4j2.configurationFile=$STATE/tools-log4j2.properties" \
+    -cp "$(cat "$cpfile")" "$main" "${args[@]}"
+}
+
 cmd_env() {
-  echo "export KAFKA_BROKERS=$KAFKA_BROKERS"
+  echo "export KAFKA_BROKERS=$LOCAL_BROKERS"
   echo "export SCHEMA_REGISTRY_URL=$REGISTRY_URL"
 }
 
@@ -504,5 +541,6 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+  kafka) shift; cmd_kafka "$@" ;;
+  *) echo "usage: $0 up|down|status|env|kafka <tool> [args]" >&2; exit 2 ;;
 esac
