@@ -136,6 +136,13 @@ const SIGNAL_STAGE_RANK: number[] = SIGNALS.map((s) => {
 });
 const PROTECTIVE_BITS = PROTECTIVE_SIGNALS.map((s) => SIGNAL_INDEX[s]);
 const AGE_DISCLOSURE = SIGNAL_INDEX.age_disclosure;
+/**
+ * Signals that are frequent in ordinary chats (gamers ask ages and trade currency, teenagers
+ * swap handles): they only amplify the strong ones.
+ */
+const WEAK: boolean[] = SIGNALS.map((s) => ['age_probe', 'flattery', 'gift_offer', 'platform_move'].includes(s));
+/** Factor on weak evidence when no strong signal is live. */
+const WEAK_ALONE = 0.5;
 /** Decayed strength from which a stage counts as live. */
 const LIVE_STAGE = 0.35;
 /** Evidence units that map to score 1 - 1/e ≈ 0.63. */
@@ -164,7 +171,9 @@ function checkMessage(m: ChatMessage): void {
  * Model: each message is normalised and matched against the lexicons; raised signals are
  * attributed to the sender (per-sender counts and last-seen times). A sender's evidence is the
  * weighted sum of its signals with diminishing returns for repeats and exponential decay by
- * age (`halfLifeMs`), multiplied by a bonus for each further live grooming stage and by context
+ * age (`halfLifeMs`); weak signals (age and personal questions, flattery, gifts, platform moves)
+ * count half unless a strong one is present; it is multiplied by a bonus for each further live
+ * grooming stage and by context
  * (an adult or unknown sender writing to a minor counts more, peers and children less; who
  * initiated, late-night activity, unanswered message runs, fan-out) and divided by protective
  * signals (parents involved, safety talk). The score is `1 - exp(-evidence / 3)` of the
@@ -417,16 +426,19 @@ export class ConversationAnalyzer {
       const p = s.participants[i];
       if (p.messages === 0) continue;
       stageLive.fill(0);
-      let evidence = 0;
+      let weak = 0;
+      let strong = 0;
       for (let b = 0; b < SIGNAL_COUNT; b++) {
         const c = p.counts[b];
         if (c === 0 || b === AGE_DISCLOSURE || this.weights[b] === 0) continue;
         const f = decay(p.lastSec[b]);
-        evidence += this.weights[b] * (1 + 0.35 * (Math.min(c, 4) - 1)) * f;
+        const e = this.weights[b] * (1 + 0.35 * (Math.min(c, 4) - 1)) * f;
+        if (WEAK[b]) weak += e;
+        else strong += e;
         const r = SIGNAL_STAGE_RANK[b];
         if (r > 0 && f > stageLive[r]) stageLive[r] = f;
       }
-      if (evidence === 0) continue;
+      if (weak + strong === 0) continue;
       let live = 0;
       let furthest = 0;
       for (let r = 1; r < STAGES.length; r++) {
@@ -435,7 +447,9 @@ export class ConversationAnalyzer {
           furthest = r;
         }
       }
-      evidence *= 1 + 0.3 * Math.max(0, live - 1);
+      // Weak signals (common in ordinary chat) only amplify strong ones; alone they count half
+      // and earn no multi-stage bonus.
+      const evidence = strong > 0 ? (strong + weak) * (1 + 0.3 * Math.max(0, live - 1)) : weak * WEAK_ALONE;
       const x = evidence * this.contextOf(s, i) * damp;
       const score = 1 - Math.exp(-x / SCORE_SCALE);
       if (score > bestScore) {

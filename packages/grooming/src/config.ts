@@ -48,7 +48,7 @@ export interface AnalyzerConfig {
   utcOffsetMinutes: number;
   /** Per-signal weight overrides; see {@link DEFAULT_WEIGHTS}. */
   weights: Partial<Record<SignalId, number>>;
-  /** Most evidence entries kept per conversation (default 32; bounds the state size). */
+  /** Most evidence entries kept per conversation (default 24; bounds the state size: 2 KB worst case with 8 participants and 36-character ids). */
   maxEvidence: number;
   /** Most participants tracked individually; later senders share one overflow slot (default 8). */
   maxParticipants: number;
@@ -95,7 +95,7 @@ export const DEFAULT_CONFIG: Readonly<AnalyzerConfig> = Object.freeze({
   lateNightEndHour: 6,
   utcOffsetMinutes: 0,
   weights: {},
-  maxEvidence: 32,
+  maxEvidence: 24,
   maxParticipants: 8,
 });
 

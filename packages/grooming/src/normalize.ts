@@ -79,10 +79,16 @@ const TOKEN_CHARS = /[a-z0-9@$!|€+¡]+/g;
 const ALPHA = /[a-z]/;
 const DIGIT_OR_SYMBOL = /[0-9@$!|€+¡]/;
 const REPEATS = /([a-z])\1+/g;
+const HAS_REPEAT = /([a-z])\1/;
 const ASCII_PRINTABLE = /^[\x20-\x7e]*$/;
+const HIGH_CHARS = /[\u2000-\uffff]/;
+const PLAIN_WORD = /^[a-z]+$/;
+/** Cheap pre-check for SPACED_RUN / PUNCT_RUN3: two single characters in a row. */
+const PUNCT_OR_SPACED = /(?<![a-z0-9])[a-z0-9][ .\-_*·•~,/]{1,2}[a-z0-9](?![a-z0-9])/;
 
 /** Replaces emoji with tokens and drops other pictographs; returns the input unchanged if none. */
 function mapEmoji(s: string): string {
+  if (!HIGH_CHARS.test(s)) return s;
   let out = '';
   let changed = false;
   for (const ch of s) {
@@ -117,6 +123,7 @@ function foldCharacters(s: string): string {
 
 /** Undo leetspeak in one raw token (letters plus leet symbols); keep numbers and ages intact. */
 function deLeet(token: string): string[] {
+  if (PLAIN_WORD.test(token)) return [token];
   const glued = AGE_GLUED.exec(token);
   if (glued) return [glued[1], glued[2]];
   if (!ALPHA.test(token) || !DIGIT_OR_SYMBOL.test(token)) {
@@ -148,11 +155,13 @@ export function normalizeText(input: string): string {
   s = s.replace(ZERO_WIDTH, '');
   s = mapEmoji(s);
   s = foldCharacters(s).replace(APOSTROPHES, '');
-  s = s.replace(SPACED_RUN, (run) => run.replace(/[^a-z0-9]/g, ''));
-  s = s.replace(PUNCT_RUN3, (run) => run.replace(/[^a-z0-9]/g, ''));
+  if (PUNCT_OR_SPACED.test(s)) {
+    s = s.replace(SPACED_RUN, (run) => run.replace(/[^a-z0-9]/g, ''));
+    s = s.replace(PUNCT_RUN3, (run) => run.replace(/[^a-z0-9]/g, ''));
+  }
   const tokens: string[] = [];
   for (const m of s.matchAll(TOKEN_CHARS)) {
-    for (const t of deLeet(m[0])) tokens.push(t.replace(REPEATS, '$1'));
+    for (const t of deLeet(m[0])) tokens.push(HAS_REPEAT.test(t) ? t.replace(REPEATS, '$1') : t);
   }
   return tokens.length === 0 ? ' ' : ` ${tokens.join(' ')} `;
 }

@@ -58,7 +58,8 @@ export const de: LanguageLexicon = {
       `(wie ist|was ist) (${DEIN}) (richtiger|echter|voller)? (name|nachname)`,
     ],
     flattery: [
-      `(${DU}|bist) (bist|du)? (so|echt|voll|sehr|total|richtig|mega|wirklich)? (hubsch|suss|sus|schon|wunderschon|toll|besonders|perfekt|klug|schlau|talentiert|niedlich|hammer|bezaubernd|sussi)`,
+      '(du bist|bist du) (so|echt|voll|sehr|total|richtig|mega|wirklich)? schon',
+      `(${DU}|bist) (bist|du)? (so|echt|voll|sehr|total|richtig|mega|wirklich)? (hubsch|suss|sus|wunderschon|toll|besonders|perfekt|klug|schlau|talentiert|niedlich|hammer|bezaubernd|sussi)`,
       `(${DU}) (bist)? (ein|eine|mein|meine)? (engel|prinzessin|schatz|susse|hubsche|schonheit)`,
       `(so|ein|eine) (susses|hubsches|schones|besonderes|tolles|kluges) (madchen|kind|ding|lacheln)`,
       '(schones|susses|hubsches|tolles) (lacheln|gesicht|haar|haare|augen|stimme)',
@@ -89,6 +90,9 @@ export const de: LanguageLexicon = {
       '(rede|schreib|chatte) nur (mit mir)',
     ],
     secrecy: [
+      '(hier|diese app|dieses spiel|der chat) (ist|wird)? (nicht sicher|uberwacht|mitgelesen|moderiert|gespeichert)',
+      '(hier|da) (wird|werden) ~2 (mitgelesen|uberwacht|kontrolliert)',
+      '(die mods|die admins|moderatoren) (konnen|konnten) (alles|das|mit)? (lesen|sehen|mitlesen)',
       `(sag|sags|erzahl|erzahls|zeig|verrat|verrats) (es|das|davon)? ~2 (niemandem|keinem|keinen|nichts|niemanden) ~2`,
       `(sag|erzahl|zeig|verrat) (${DEIN}) (${ELTERN}|freunden|freundinnen|lehrer|lehrerin|schwester|bruder) (nichts|davon nichts|nix|bloss nichts|lieber nichts)`,
       `(sag|erzahl|zeig|verrat) (es|das|davon)? (bloss|lieber|aber)? (nicht|nichts|nix) (${DEIN}) (${ELTERN}|freunden|lehrer)`,
@@ -103,7 +107,7 @@ export const de: LanguageLexicon = {
     ],
     deletion_request: [
       '(losch|losche|loschen|lösch|loscht|entfern) ~3 (chat|chats|nachrichten|nachricht|verlauf|alles|das|es|die|bilder|fotos|unsere|den)',
-      '(verlauf|chat|chats|nachrichten) ~2 (loschen|leeren|entfernen)',
+      '(verlauf|chat|chats|nachrichten) ~2 (loschen|leeren|leer|entfernen)',
       '(verschwindende|selbstloschende) (nachrichten|chats)',
       '(nachdem|wenn) (du es|dus|du das) (gelesen|gesehen) hast',
     ],

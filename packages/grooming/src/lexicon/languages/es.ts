@@ -83,7 +83,10 @@ export const es: LanguageLexicon = {
       '(habla|hablame|escribeme) (solo|solamente) (a mi|conmigo)',
     ],
     secrecy: [
-      `(no|nunca|ni) (le)? (digas|cuentes|ensenes|muestres|menciones|digan) ~3 (a nadie|nadie|nada|a ${TUS}|${PADRES}|amigos|amigas|profe|profesor|profesora|hermana|hermano)`,
+      '(aqui|aca|esta app|este juego|este chat) (no es|no esta|esta|es|lo) (seguro|vigilado|vigilan|moderado|grabado)',
+      '(aqui|aca) (lo|nos) (vigilan|leen|controlan)',
+      '(los mods|los admins|los moderadores) (pueden|podrian) (leer|ver)',
+      `(no|nunca|ni) (le)? (digas|cuentes|ensenes|muestres|menciones|digan) ~3 (a nadie|nadie|a tus padres|a tu mama|a tu papa|a tu madre|a tu padre|a tus amigos|a tus amigas|a tu familia)`,
       '(nuestro|un|mi|nuestro pequeno) (pequeno)? secreto',
       '(esto|es|queda|quede|que quede) (queda)? (entre nosotros|entre tu y yo|en secreto|entre los dos)',
       'entre (nosotros|tu y yo|los dos)',
