@@ -22,7 +22,8 @@ export type AuditEventType =
   | 'data_purged'
   | 'complaint_filed'
   | 'complaint_decided'
-  | 'decision_reversed';
+  | 'decision_reversed'
+  | 'notification_hold';
 
 /** A JSON value allowed in audit data. */
 export type AuditValue = string | number | boolean | null | AuditValue[] | { [key: string]: AuditValue };

@@ -156,6 +156,16 @@ describe('ReportingEngine', () => {
     expect(t.medianTimeToDecisionMs).toBe(Math.round((10 * 60_000 + 5 * 60_000) / 2));
   });
 
+  it('records an authority\'s request to hold the user notification, and the removal state', async () => {
+    const { engine, store } = setup();
+    const r = await engine.ingestMatch(match({ distance: 10 }));
+    const held = await engine.holdNotification(r.caseId, T0 + 200 * 86_400_000, 'ncmec');
+    expect(held.notificationHoldUntilMs).toBe(T0 + 200 * 86_400_000);
+    expect((await engine.markRemoved(r.caseId, true)).removal).toEqual({ removed: true, atMs: T0 });
+    expect((await store.audit.list()).find((a) => a.type === 'notification_hold')?.data).toEqual({ untilMs: T0 + 200 * 86_400_000, authority: 'ncmec' });
+    await expect(engine.holdNotification('nope', 1, 'ncmec')).rejects.toMatchObject({ code: 'not_found' });
+  });
+
   it('retention counts calendar months and refuses a shorter-than-a-month or fractional period', () => {
     expect(new Date(addMonthsUtc(Date.UTC(2026, 0, 31), 1)).toISOString()).toBe('2026-02-28T00:00:00.000Z');
     expect(new Date(addMonthsUtc(Date.UTC(2026, 4, 15, 7), 12)).toISOString()).toBe('2027-05-15T07:00:00.000Z');

@@ -398,6 +398,21 @@ export class ReportingEngine {
     return purged;
   }
 
+  /**
+   * An authority asked the provider not to inform the user before `untilMs` (the default is
+   * three months after the report); audited.
+   */
+  holdNotification(caseId: string, untilMs: number, authority: Destination): Promise<Case> {
+    return this.retrying(async () => {
+      const now = this.now();
+      const c = await this.opts.store.getCase(caseId);
+      if (!c) throw new ReportingInputError('not_found', `case ${caseId} not found`);
+      const saved = await this.opts.store.saveCase({ ...c, notificationHoldUntilMs: untilMs, updatedAtMs: now }, c.version);
+      await this.audit.record({ atMs: now, type: 'notification_hold', actor: SYSTEM, caseId, data: { untilMs, authority } });
+      return saved;
+    });
+  }
+
   /** Records that the platform removed the material or disabled access (Art. 13(i)). */
   markRemoved(caseId: string, removed: boolean): Promise<Case> {
     return this.retrying(async () => {

@@ -134,7 +134,7 @@ export function transparencyReport(input: TransparencyInput, fromMs: number, toM
     if (!inRange(d.atMs, fromMs, toMs)) continue;
     reviewOutcomes[d.decision]++;
     const c = casesById.get(d.caseId);
-    if (c && !firstDecision.has(d.caseId)) firstDecision.set(d.caseId, d.atMs - c.openedAtMs);
+    if (c) firstDecision.set(d.caseId, Math.min(firstDecision.get(d.caseId) ?? Number.POSITIVE_INFINITY, d.atMs - c.openedAtMs));
     if (d.decision === 'escalate') continue;
     for (const [det, alg] of keysOf(d.detectors)) {
       const row = rowFor(det, alg);
