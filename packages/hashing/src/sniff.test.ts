@@ -31,6 +31,7 @@ describe('sniffMedia', () => {
     ['svg', b('<svg xmlns="http://www.w3.org/2000/svg"/>')],
     ['pdf', b('%PDF-1.7')],
     ['short jpeg', b([0xff, 0xd8])],
+    ['heic', b([0, 0, 0, 0x18], 'ftypheic', [0, 0, 0, 0], 'mif1heic')],
   ])('returns unknown for %s', (_name, bytes) => {
     expect(sniffMedia(bytes)).toEqual({ kind: 'unknown' });
   });

@@ -20,11 +20,13 @@ const ascii = (b: Uint8Array, start: number, text: string): boolean => {
 
 const AVIF_BRANDS = new Set(['avif', 'avis']);
 const MOV_BRANDS = new Set(['qt  ']);
+/** HEIF still-image brands (HEIC): not decodable by sharp's prebuilt libvips (no HEVC), so unsupported. */
+const HEIF_BRANDS = new Set(['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mif1', 'msf1']);
 
 /**
  * Identifies the container from its magic bytes (needs the first 32 bytes or so).
- * ISO-BMFF files (`ftyp`) are AVIF when a brand is `avif`/`avis`, QuickTime for `qt  `, and MP4
- * otherwise (HEIC and other brands included: sharp's build does not decode HEVC images anyway).
+ * ISO-BMFF files (`ftyp`) are AVIF when a brand is `avif`/`avis`, unknown (refused) when the major
+ * brand is a HEIF still-image brand (HEIC), QuickTime for `qt  `, and MP4 otherwise.
  */
 export function sniffMedia(b: Uint8Array): SniffedFormat {
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return { kind: 'image', format: 'jpeg' };
@@ -39,6 +41,7 @@ export function sniffMedia(b: Uint8Array): SniffedFormat {
     const brands: string[] = [String.fromCharCode(b[8], b[9], b[10], b[11])];
     for (let p = 16; p + 4 <= end; p += 4) brands.push(String.fromCharCode(b[p], b[p + 1], b[p + 2], b[p + 3]));
     if (brands.some((x) => AVIF_BRANDS.has(x))) return { kind: 'image', format: 'avif' };
+    if (HEIF_BRANDS.has(brands[0])) return { kind: 'unknown' };
     if (brands.some((x) => MOV_BRANDS.has(x))) return { kind: 'video', format: 'mov' };
     return { kind: 'video', format: 'mp4' };
   }
