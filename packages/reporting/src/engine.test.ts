@@ -63,6 +63,17 @@ describe('ReportingEngine', () => {
     expect(JSON.stringify(audit)).not.toContain('acct-u1');
   });
 
+  it('does not bury a reportable match of content whose earlier match was dropped', async () => {
+    const { engine, store } = setup();
+    const low = await engine.ingestMatch(match({ contentId: 'c-same', quality: 20 }));
+    expect(low.state).toBe('dropped');
+    expect(await engine.ingestMatch(match({ contentId: 'c-same', quality: 10 }))).toMatchObject({ caseId: low.caseId, outcome: 'merged', state: 'dropped' });
+    const exactHit = await engine.ingestMatch(match({ contentId: 'c-same', algorithm: 'sha256', distance: 0, queryHash: BRIDGE_SHA256 }));
+    expect(exactHit.caseId).not.toBe(low.caseId);
+    expect(exactHit).toMatchObject({ outcome: 'opened', state: 'confirmed' });
+    expect((await store.findCaseByItem('plat-1', 'c-same'))?.caseId).toBe(exactHit.caseId);
+  });
+
   it('sends grooming to review even when the configuration would drop it', async () => {
     const { engine, store } = setup({ policy: parsePolicyConfig({ version: 1, defaultAction: 'drop', rules: [{ id: 'no-grooming', when: { kind: 'grooming' }, action: 'drop' }] }) });
     const r = await engine.ingestAlert(alert());

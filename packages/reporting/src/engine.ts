@@ -107,6 +107,12 @@ export class ReportingEngine {
       const platformId = ev.event.platformId;
       let target = await this.opts.store.findCaseByItem(platformId, itemKeyOf(ev));
       if (target?.state === 'purged') target = undefined;
+      if (target?.state === 'dropped' && !mergeEvent(target, ev, now).duplicate) {
+        // Nobody looked at a dropped case: a new match of the same content that policy would not
+        // drop (e.g. an exact hit after a low-quality one) must not vanish into it.
+        const probe = openCase(ev, now, this.opts.caseWindowMs ?? DEFAULT_CASE_WINDOW_MS);
+        if (evaluatePolicy(probe.items, this.opts.policy, now).action !== 'drop') target = undefined;
+      }
       if (!target) {
         const open = await this.opts.store.findOpenCase(ev.type === 'match' ? 'match' : 'grooming', platformId, ev.type === 'match' ? ev.event.uploaderAccountId : ev.event.conversationId);
         if (open && acceptsEvent(open, ev)) target = open;

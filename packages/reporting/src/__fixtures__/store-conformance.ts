@@ -51,6 +51,12 @@ export function storeConformance(name: string, make: () => Promise<ReportingStor
       const latest = (await store.getCase(saved.caseId))!;
       await store.saveCase({ ...latest, items: [] }, latest.version);
       expect(await store.findCaseByItem('plat-1', 'second')).toBeUndefined();
+      // The newest case saved with an item owns it; emptying an older case does not unindex it.
+      const older = await store.saveCase(openCase({ type: 'match', event: match({ contentId: 'shared', uploaderAccountId: 'u-o1' }) }, T0), 0);
+      const newer = await store.saveCase(openCase({ type: 'match', event: match({ contentId: 'shared', uploaderAccountId: 'u-o2' }) }, T0 + 1), 0);
+      expect((await store.findCaseByItem('plat-1', 'shared'))?.caseId).toBe(newer.caseId);
+      await store.saveCase({ ...older, items: [] }, older.version);
+      expect((await store.findCaseByItem('plat-1', 'shared'))?.caseId).toBe(newer.caseId);
       const g = await store.saveCase(openCase({ type: 'grooming', event: alert({ conversationId: 'conv-s' }) }, T0 + 5), 0);
       expect((await store.findOpenCase('grooming', 'plat-1', 'conv-s'))?.caseId).toBe(g.caseId);
     });

@@ -28,7 +28,12 @@ export class MemoryReportingStore implements ReportingStore {
       throw new ConflictError('version_conflict', `case ${c.caseId} changed (expected version ${expectedVersion})`);
     }
     const stored = { ...structuredClone(c), version: expectedVersion + 1 };
-    if (cur) for (const it of cur.items) this.itemIndex.delete(`${cur.platformId}|${caseItemKey(it)}`);
+    if (cur) {
+      for (const it of cur.items) {
+        const k = `${cur.platformId}|${caseItemKey(it)}`;
+        if (this.itemIndex.get(k) === cur.caseId) this.itemIndex.delete(k);
+      }
+    }
     for (const it of stored.items) this.itemIndex.set(`${stored.platformId}|${caseItemKey(it)}`, stored.caseId);
     this.cases.set(c.caseId, stored);
     return structuredClone(stored);
