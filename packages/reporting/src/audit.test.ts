@@ -119,6 +119,16 @@ describe('audit chain', () => {
     expect(verifyAuditChain(stored)).toMatchObject({ ok: true, count: 25 });
   });
 
+  it('two AuditLogs over one sink (engine and delivery runner) still form one chain', async () => {
+    const sink = new MemoryAuditSink();
+    const a = new AuditLog(sink);
+    const b = new AuditLog(sink);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).record({ atMs: i, type: 'report_sent', actor: { kind: 'system', id: 's' }, data: { i } })));
+    const stored = await sink.list();
+    expect(stored).toHaveLength(20);
+    expect(verifyAuditChain(stored)).toMatchObject({ ok: true, count: 20 });
+  });
+
   it('parses JSON lines with line numbers and names a bad line', () => {
     const text = `${JSON.stringify(records[0])}\n\n${JSON.stringify(records[1])}\n`;
     expect(parseAuditJsonLines(text).lineNumbers).toEqual([1, 3]);

@@ -125,12 +125,21 @@ export class AuditLog {
   private tail: Promise<unknown> = Promise.resolve();
   constructor(private readonly sink: AuditSink) {}
 
-  /** Chains and appends one entry; resolves to the stored record. */
+  /**
+   * Chains and appends one entry; resolves to the stored record. If another writer appended
+   * first (`version_conflict` from the sink), re-reads the head and chains again (up to 10 times).
+   */
   record(entry: AuditEntry): Promise<AuditRecord> {
     const next = this.tail.then(async () => {
-      const rec = chainRecord(entry, await this.sink.head());
-      await this.sink.append(rec);
-      return rec;
+      for (let attempt = 0; ; attempt++) {
+        const rec = chainRecord(entry, await this.sink.head());
+        try {
+          await this.sink.append(rec);
+          return rec;
+        } catch (err) {
+          if (!(err instanceof ConflictError) || attempt >= 9) throw err;
+        }
+      }
     });
     this.tail = next.catch(() => undefined);
     return next;
