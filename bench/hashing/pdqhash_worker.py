@@ -1,7 +1,7 @@
-"""One benchmark process for Meta's PDQ through the PyPI `pdqhash` package, with the usual
-PIL decoding (Image.open(...).convert('RGB') -> numpy). Prints one JSON document with per-file
-timings (read, decode, hash) and hashes in the reference's hex layout. Run pinned to one core
-by run.js with OMP/OPENBLAS/MKL threads = 1."""
+"""Benchmark worker for Meta's PDQ through the PyPI `pdqhash` package, with the usual PIL
+decoding (Image.open(...).convert('RGB') -> numpy). Reads file paths from stdin, one per line,
+and answers one JSON line each with mean timings (read, decode, hash) and the hash in the
+reference's hex layout. run.js pins it to one core with OMP/OPENBLAS/MKL threads = 1."""
 import io
 import json
 import sys
@@ -13,35 +13,39 @@ from PIL import Image
 
 
 def to_hex(bits):
-    out = []
-    for i in range(0, 256, 4):
-        out.append('%x' % int(''.join(str(int(b)) for b in bits[i:i + 4]), 2))
-    return ''.join(out)
+    return ''.join('%x' % int(''.join(str(int(b)) for b in bits[i:i + 4]), 2) for i in range(0, 256, 4))
+
+
+def measure(f, reps):
+    read = decode = hsh = 0.0
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        data = open(f, 'rb').read()
+        t1 = time.perf_counter()
+        img = np.asarray(Image.open(io.BytesIO(data)).convert('RGB'))
+        t2 = time.perf_counter()
+        bits, quality = pdqhash.compute(img)
+        t3 = time.perf_counter()
+        read += t1 - t0
+        decode += t2 - t1
+        hsh += t3 - t2
+    return {'file': f, 'readMs': read * 1000 / reps, 'decodeMs': decode * 1000 / reps,
+            'hashMs': hsh * 1000 / reps, 'pdq': to_hex(bits), 'quality': int(quality)}
 
 
 def main():
-    list_file, reps = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    files = [l for l in open(list_file).read().split('\n') if l]
-    # warm-up, not timed (same as the JS worker)
-    for _ in range(5):
-        pdqhash.compute(np.asarray(Image.open(files[0]).convert('RGB')))
-    results = []
-    for f in files:
-        read = decode = hsh = 0.0
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            data = open(f, 'rb').read()
-            t1 = time.perf_counter()
-            img = np.asarray(Image.open(io.BytesIO(data)).convert('RGB'))
-            t2 = time.perf_counter()
-            bits, quality = pdqhash.compute(img)
-            t3 = time.perf_counter()
-            read += t1 - t0
-            decode += t2 - t1
-            hsh += t3 - t2
-        results.append({'file': f, 'readMs': read * 1000 / reps, 'decodeMs': decode * 1000 / reps,
-                        'hashMs': hsh * 1000 / reps, 'pdq': to_hex(bits), 'quality': int(quality)})
-    sys.stdout.write(json.dumps({'impl': 'python-pdqhash', 'reps': reps, 'results': results}) + '\n')
+    reps = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    warm = sys.argv[2] if len(sys.argv) > 2 else None
+    if warm:
+        for _ in range(5):
+            measure(warm, 1)
+    sys.stdout.write('{"ready": true}\n')
+    sys.stdout.flush()
+    for line in sys.stdin:
+        f = line.strip()
+        if f:
+            sys.stdout.write(json.dumps(measure(f, reps)) + '\n')
+            sys.stdout.flush()
 
 
 if __name__ == '__main__':

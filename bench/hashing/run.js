@@ -8,8 +8,8 @@
  *     to ImageMagick `convert`).
  * Every implementation runs pinned to ONE core (taskset -c $BENCH_CPU, default 1), with one
  * libvips / libuv / OpenMP / BLAS / ImageMagick thread. Implementations are interleaved round
- * by round (A, B, C, D, A, B, C, D…) because the machine is shared, and ratios are taken within
- * a round, then the median over rounds is reported.
+ * image by image (A, B, C, D on image 1, then B, C, D, A on image 2…) because the machine is
+ * shared; ratios are taken within a round, then the median over rounds is reported.
  * Also measures fast mode's Hamming distance to the reference on every photograph.
  *
  *   node bench/hashing/run.js [--rounds 3] [--reps 2]
@@ -17,7 +17,8 @@
  * Writes bench/results/hashing.json. Needs `npm run build` (dist of @safeguard/hashing),
  * `apt install mate-backgrounds` (photographs), the venv (see README) for Python.
  */
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
+const readline = require('node:readline');
 const { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -90,19 +91,37 @@ function pinned(cmd, cmdArgs, input) {
   return spawnSync('taskset', ['-c', CPU, cmd, ...cmdArgs], { env: SINGLE_THREAD_ENV, encoding: 'utf8', input, maxBuffer: 64 << 20 });
 }
 
-function runWorker(impl, listFile) {
-  const r =
+/**
+ * A long-lived worker process (pinned with taskset when `pin`): send a file path, get one JSON
+ * line back. Keeping workers alive lets run.js alternate implementations image by image.
+ */
+function startWorker(impl, warmFile, pin = true) {
+  const cmd =
     impl === 'python-pdqhash'
-      ? pinned(PYTHON, [path.join(__dirname, 'pdqhash_worker.py'), listFile, String(REPS)])
-      : pinned(process.execPath, [path.join(__dirname, 'js-worker.js'), impl.replace('safeguard-', ''), listFile, String(REPS)]);
-  if (r.status !== 0) throw new Error(`${impl} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout).results;
+      ? [PYTHON, path.join(__dirname, 'pdqhash_worker.py'), String(REPS), warmFile]
+      : [process.execPath, path.join(__dirname, 'js-worker.js'), impl.replace('safeguard-', ''), String(REPS), warmFile];
+  const child = spawn(pin ? 'taskset' : cmd[0], pin ? ['-c', CPU, ...cmd] : cmd.slice(1), { env: SINGLE_THREAD_ENV, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout });
+  const waiting = [];
+  lines.on('line', (line) => waiting.shift()?.(JSON.parse(line)));
+  const next = () => new Promise((resolve) => waiting.push(resolve));
+  const ready = next();
+  return {
+    ready,
+    measure(file) {
+      const answer = next();
+      child.stdin.write(file + '\n');
+      return answer;
+    },
+    stop() {
+      child.stdin.end();
+    },
+  };
 }
 
-/** The C++ tool per file (one process each, as it is used), plus `convert … pnm:-` alone for the decode share. */
-function runCpp(files) {
-  const results = [];
-  for (const file of files) {
+/** The C++ tool on one file (one process, as it is used), plus `convert … pnm:-` alone for the decode share. */
+function runCpp(file) {
+  {
     let total = 0;
     let decode = 0;
     let line = '';
@@ -120,9 +139,8 @@ function runCpp(files) {
       decode += t3 - t2;
     }
     const [pdq, quality] = line.split(',');
-    results.push({ file, readMs: 0, decodeMs: decode / REPS, hashMs: (total - decode) / REPS, pdq, quality: Number(quality) });
+    return { file, readMs: 0, decodeMs: decode / REPS, hashMs: (total - decode) / REPS, pdq, quality: Number(quality) };
   }
-  return results;
 }
 
 async function distanceStudy(photoFiles) {
@@ -145,15 +163,16 @@ async function distanceStudy(photoFiles) {
       if (m.width > 512 || m.height > 512) files.push(f);
     }
   }
-  const list = path.join(WORK, 'hashing-distance-files.txt');
-  writeFileSync(list, files.join('\n') + '\n');
-  const run = (impl) => {
-    const r = spawnSync(process.execPath, [path.join(__dirname, 'js-worker.js'), impl, list, '1'], { env: SINGLE_THREAD_ENV, encoding: 'utf8', maxBuffer: 64 << 20 });
-    if (r.status !== 0) throw new Error(r.stderr);
-    return JSON.parse(r.stdout).results;
+  const run = async (impl) => {
+    const w = startWorker(impl, '', false);
+    await w.ready;
+    const out = [];
+    for (const f of files) out.push(await w.measure(f));
+    w.stop();
+    return out;
   };
-  const fast = run('fast');
-  const exact = run('exact');
+  const fast = await run('safeguard-fast');
+  const exact = await run('safeguard-exact');
   let reference = exact;
   let referenceName = 'safeguard-exact (bit-identical to the reference on every vector)';
   if (CPP && existsSync(CPP)) {
@@ -240,18 +259,31 @@ async function main() {
   const all = new Set(photos.map((p) => p.file));
   const large = new Set(photos.filter((p) => p.mp >= 4).map((p) => p.file));
   const small = new Set(photos.filter((p) => p.mp < 4).map((p) => p.file));
+  const workers = {};
+  for (const impl of impls) if (impl !== 'cpp-pdq-photo-hasher') workers[impl] = startWorker(impl, photos[0].file);
+  await Promise.all(Object.values(workers).map((w) => w.ready));
   const rounds = [];
   const lastResults = {};
   for (let r = 0; r < ROUNDS; r++) {
+    const results = Object.fromEntries(impls.map((impl) => [impl, []]));
+    // Image by image, every implementation in turn (starting implementation rotates), so load
+    // changes on the shared machine hit all implementations alike.
+    for (let i = 0; i < photos.length; i++) {
+      for (let k = 0; k < impls.length; k++) {
+        const impl = impls[(i + r + k) % impls.length];
+        const file = photos[i].file;
+        results[impl].push(impl === 'cpp-pdq-photo-hasher' ? runCpp(file) : await workers[impl].measure(file));
+      }
+    }
     const roundOut = {};
     for (const impl of impls) {
-      const results = impl === 'cpp-pdq-photo-hasher' ? runCpp(photos.map((p) => p.file)) : runWorker(impl, listFile);
-      lastResults[impl] = results;
-      roundOut[impl] = { all: summarise(results, all), '4-12MP': summarise(results, large), '0.5-4MP': summarise(results, small) };
+      lastResults[impl] = results[impl];
+      roundOut[impl] = { all: summarise(results[impl], all), '4-12MP': summarise(results[impl], large), '0.5-4MP': summarise(results[impl], small) };
       log(`round ${r + 1} ${impl}: ${roundOut[impl].all.imagesPerSecondPerCore} images/s/core (${roundOut[impl].all.msPerImage} ms/image)`);
     }
     rounds.push(roundOut);
   }
+  for (const w of Object.values(workers)) w.stop();
 
   const ratio = (a, b, subset) => round(median(rounds.map((x) => x[a][subset].imagesPerSecondPerCore / x[b][subset].imagesPerSecondPerCore)));
   const ratios = {};
@@ -310,7 +342,7 @@ async function main() {
     benchmark: 'pdq-hashing',
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, pinnedCpu: CPU, node: process.version, sharp: sharp.versions },
-    method: 'each implementation in its own process pinned to one core (taskset), single-threaded libraries; per image: read + decode + PDQ (crypto hashes excluded, measured separately); implementations interleaved per round; ratios per round, median over rounds. C++: one process per file as the tool is used (includes spawning ImageMagick convert); its decode share is timed by running convert alone.',
+    method: 'each implementation in its own process pinned to one core (taskset), single-threaded libraries; per image: read + decode + PDQ (crypto hashes excluded, measured separately); implementations alternate image by image (starting implementation rotates); ratios per round, median over rounds. C++: one process per file as the tool is used (includes spawning ImageMagick convert); its decode share is timed by running convert alone.',
     rounds: ROUNDS,
     repsPerImage: REPS,
     photographs: photos.map((p) => ({ file: p.file, width: p.width, height: p.height, mp: round(p.mp) })),
@@ -318,6 +350,14 @@ async function main() {
     results: medians,
     ratios,
     perImageSpeedup: perImage,
+    perImageMsLastRound: photos.map((p) => ({
+      file: path.basename(p.file),
+      mp: round(p.mp),
+      ...Object.fromEntries(impls.map((impl) => {
+        const r = lastResults[impl].find((x) => x.file === p.file);
+        return [impl, { decodeMs: round(r.decodeMs, 1), hashMs: round(r.hashMs, 1), totalMs: round(r.readMs + r.decodeMs + r.hashMs, 1) }];
+      })),
+    })),
     cryptoMsPerImage: round(median(lastResults['safeguard-exact'].map((r) => r.cryptoMs))),
     referenceForDistances: ref ? 'cpp-pdq-photo-hasher' : 'safeguard-exact (bit-identical to the reference on every vector)',
     distanceToReference: agreement,
