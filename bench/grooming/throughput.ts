@@ -9,7 +9,9 @@
  * its changelog). Also reports the serialised state size per conversation (after its last
  * message and its maximum over the conversation). Runs several trials (the machine may be
  * shared) and reports the median trial and the best one, with the load average and for long synthetic conversations with
- * UUID ids. Writes bench/results/grooming-throughput.json. There is no reference
+ * UUID ids. Rates are given per wall-clock second and per CPU second of the process (the
+ * per-core rate on a dedicated core; wall-clock rates drop when other work shares the core).
+ * Writes bench/results/grooming-throughput.json. There is no reference
  * implementation to run side by side; the naive keyword matcher of evaluate.ts is timed as a
  * floor for comparison.
  */
@@ -33,9 +35,10 @@ function interleaved(): Array<{ conv: number; msg: number }> {
   return out;
 }
 
-function run(order: Array<{ conv: number; msg: number }>, serialize: boolean, rounds: number): { messages: number; seconds: number; bytes: number } {
+function run(order: Array<{ conv: number; msg: number }>, serialize: boolean, rounds: number): { messages: number; seconds: number; cpuSeconds: number; bytes: number } {
   let bytes = 0;
   let messages = 0;
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   for (let r = 0; r < rounds; r++) {
     const states: ConversationState[] = items.map((x) =>
@@ -49,7 +52,8 @@ function run(order: Array<{ conv: number; msg: number }>, serialize: boolean, ro
     }
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { messages, seconds, bytes };
+  const c = process.cpuUsage(c0);
+  return { messages, seconds, cpuSeconds: (c.user + c.system) / 1e6, bytes };
 }
 
 function keywordFloor(order: Array<{ conv: number; msg: number }>, rounds: number): number {
@@ -99,6 +103,8 @@ const order = interleaved();
 run(order, false, 2); // warm-up (JIT, lexicon compilation)
 // Several short trials: the machine is shared, so report the median and the best trial.
 const rate = (x: { messages: number; seconds: number }): number => x.messages / x.seconds;
+/** Messages per second of CPU time used by this process: the rate on a dedicated core. */
+const cpuRate = (x: { messages: number; cpuSeconds: number }): number => x.messages / x.cpuSeconds;
 const plainTrials = Array.from({ length: TRIALS }, () => run(order, false, ROUNDS));
 const serializeTrials = Array.from({ length: TRIALS }, () => run(order, true, ROUNDS));
 const plain = plainTrials.sort((a, b) => rate(a) - rate(b))[TRIALS >> 1];
@@ -116,6 +122,11 @@ const result = {
   corpus: { conversations: items.length, messagesPerRound: order.length, rounds: ROUNDS },
   loadAverage1m: Math.round(os.loadavg()[0] * 100) / 100,
   trials: TRIALS,
+  messagesPerCpuSecond: {
+    update: Math.round(cpuRate(plain)),
+    updateAndSerialize: Math.round(cpuRate(withSerialize)),
+    note: 'messages / (user + system CPU seconds of the process, GC threads included): the single-core rate when the core is not shared',
+  },
   messagesPerSecond: {
     update: Math.round(rate(plain)),
     updateBestTrial: Math.round(rate(plainTrials[TRIALS - 1])),

@@ -1,6 +1,7 @@
 import { ConversationAnalyzer, type ChatMessage, type ConversationMeta, type GroomingAlert, type UpdateResult } from './analyzer';
 import { GroomingInputError } from './errors';
 import { InMemoryFanOutTracker } from './fan-out';
+import { BUILTIN_LEXICONS, type LanguageLexicon } from './lexicon';
 import type { ConversationState } from './state';
 
 const T0 = Date.UTC(2026, 0, 10, 15, 0, 0); // 15:00 UTC
@@ -196,6 +197,27 @@ describe('ConversationAnalyzer', () => {
     ]);
     expect(state.evidence.length).toBe(4);
     expect(state.evidence.filter((e) => e.first).map((e) => e.signal)).toEqual(['supervision_probe', 'age_probe', 'secrecy', 'photo_request']);
+  });
+
+  it('accepts an added language lexicon', () => {
+    const it: LanguageLexicon = {
+      language: 'it',
+      name: 'Italiano (example)',
+      stopwords: ['il', 'che', 'non'],
+      selfAge: ['ho # anni'],
+      signals: { supervision_probe: ['(i tuoi|tua mamma|tuo papa) (sono|e) a casa'], secrecy: ['non dirlo a nessuno'] },
+    };
+    const withIt = new ConversationAnalyzer({ lexicons: [...BUILTIN_LEXICONS, it] });
+    expect(withIt.languages()).toContain('it');
+    let s = withIt.createState({ conversationId: 'it1', language: 'it', participants: [{ id: 'a', declaredAge: 40 }, { id: 'k' }] });
+    const r1 = withIt.update(s, { id: 'm1', senderId: 'k', sentAtMs: T0, text: 'ho 12 anni' });
+    s = r1.state;
+    const r2 = withIt.update(s, { id: 'm2', senderId: 'a', sentAtMs: T0 + MIN, text: 'I tuoi sono a casa? Non dirlo a nessuno' });
+    expect(r2.state.participants[1].inferredAge).toBe(12);
+    expect(r2.signals.map((x) => x.signal)).toEqual(['supervision_probe', 'secrecy']);
+    expect(() => new ConversationAnalyzer({ lexicons: [{ ...it, signals: { secrecy: ['(broken'] } }] })).toThrow(
+      expect.objectContaining({ code: 'lexicon_invalid' }),
+    );
   });
 
   it('rejects malformed messages and metadata with message_invalid', () => {

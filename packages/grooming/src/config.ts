@@ -12,7 +12,7 @@ export type AnalysisPolicy = 'possible-minor' | 'declared-minor' | 'all';
 
 /**
  * What happens after the first alert of a conversation.
- * - `never`: one alert per conversation, ever.
+ * - `never`: no stage-advance alerts; only the first crossing (and crossings after re-arming).
  * - `on-stage-advance` (default): one more alert each time the conversation reaches a later
  *   stage than at the previous alert (e.g. a meeting request after an exclusivity alert), while
  *   the score is still at or above the threshold.

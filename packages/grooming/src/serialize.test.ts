@@ -47,6 +47,12 @@ describe('state serialisation', () => {
     expect(a.deserialize(a.serialize(s))).toEqual(s);
   });
 
+  it('round-trips non-ASCII and long ids', () => {
+    let k = 0;
+    const s = conversation(30, () => (k++ % 2 === 0 ? `ü-Ĳ-😀-${k}` : `${'x'.repeat(200)}-${k}`));
+    expect(deserializeState(serializeState(s))).toEqual(s);
+  });
+
   it('round-trips fresh and unanalysed states', () => {
     const fresh = a.createState({ conversationId: 'c' });
     expect(deserializeState(serializeState(fresh))).toEqual(fresh);

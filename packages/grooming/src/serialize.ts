@@ -1,13 +1,17 @@
 import { GroomingInputError } from './errors';
-import { isSignalId, SIGNAL_COUNT, SIGNALS, STAGES, type Stage } from './signals';
+import { isSignalId, SIGNAL_COUNT, SIGNAL_INDEX, SIGNALS, STAGES, type Stage } from './signals';
 import { newParticipant, type ConversationState, type EvidenceEntry, type ParticipantState } from './state';
 
 /** Version byte written first by {@link serializeState}. Bump on any layout change. */
 export const STATE_FORMAT_VERSION = 1;
 
+const encoder = new TextEncoder();
+/** Scratch buffer reused by every serialisation (grown on demand; the result is copied out). */
+let scratch = new Uint8Array(4096);
+
 class Writer {
-  private buf = new Uint8Array(512);
-  private view = new DataView(this.buf.buffer);
+  private buf = scratch;
+  private view = new DataView(scratch.buffer);
   len = 0;
 
   private ensure(n: number): void {
@@ -16,14 +20,19 @@ class Writer {
     next.set(this.buf.subarray(0, this.len));
     this.buf = next;
     this.view = new DataView(next.buffer);
+    scratch = next;
   }
   u8(v: number): void {
     this.ensure(1);
     this.buf[this.len++] = v & 0xff;
   }
   varint(v: number): void {
-    let x = Math.max(0, Math.floor(v));
     this.ensure(8);
+    if (v >= 0 && v < 0x80 && (v | 0) === v) {
+      this.buf[this.len++] = v;
+      return;
+    }
+    let x = Math.max(0, Math.floor(v));
     while (x >= 0x80) {
       this.buf[this.len++] = (x % 0x80) | 0x80;
       x = Math.floor(x / 0x80);
@@ -36,11 +45,35 @@ class Writer {
     this.len += 8;
   }
   str(s: string): void {
-    const bytes = Buffer.from(s, 'utf8');
-    this.varint(bytes.length);
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.len);
-    this.len += bytes.length;
+    const n = s.length;
+    if (n < 0x80) {
+      // ASCII fast path (the usual opaque ids).
+      this.ensure(n + 1);
+      let i = 0;
+      const at = this.len + 1;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        this.buf[at + i] = c;
+      }
+      if (i === n) {
+        this.buf[this.len] = n;
+        this.len = at + n;
+        return;
+      }
+    }
+    // Length prefix first: reserve the worst case (3 bytes per UTF-16 unit), then encode in place.
+    const max = s.length * 3;
+    this.ensure(max + 5);
+    const lenAt = this.len;
+    const prefix = max < 0x80 ? 1 : max < 0x4000 ? 2 : 3;
+    const { written } = encoder.encodeInto(s, this.buf.subarray(lenAt + prefix, lenAt + prefix + max));
+    let x = written;
+    for (let i = 0; i < prefix; i++) {
+      this.buf[lenAt + i] = (x & 0x7f) | (i < prefix - 1 ? 0x80 : 0);
+      x >>>= 7;
+    }
+    this.len = lenAt + prefix + written;
   }
   done(): Uint8Array {
     return this.buf.slice(0, this.len);
@@ -153,9 +186,11 @@ export function serializeState(s: ConversationState): Uint8Array {
     }
   }
   w.varint(s.evidence.length);
+  const slot = new Map<string, number>();
+  s.participants.forEach((p, i) => slot.set(p.id, i));
   for (const e of s.evidence) {
-    w.u8(SIGNALS.indexOf(e.signal));
-    w.varint(Math.max(0, s.participants.findIndex((p) => p.id === e.participantId)));
+    w.u8(SIGNAL_INDEX[e.signal]);
+    w.varint(slot.get(e.participantId) ?? 0);
     w.u8(e.first ? 1 : 0);
     w.varint(e.messageIndex);
     w.str(e.messageId);
