@@ -7,7 +7,8 @@ import { PdqHit, PdqIndex, assertRadius, growUint32, sortHits } from './pdq-inde
 export interface MihPdqIndexOptions {
   /**
    * Fixed substring layout. Default: chosen from the live size at each compaction with
-   * {@link chooseMihLayout} (and re-chosen when the size has changed 4-fold).
+   * {@link chooseMihLayout} (re-chosen when the size has changed 4-fold, or at an explicit
+   * {@link MihPdqIndex.compact}, if the cost model then picks other widths).
    */
   readonly layout?: MihLayout;
   /** Radius the automatic layout is tuned for. Default 31. Searches at any radius stay exact. */
@@ -26,11 +27,19 @@ export interface MihPdqIndexOptions {
    */
   readonly tombstoneRatio?: number;
   /**
-   * When true (default), each add/remove does a slice of any due compaction, sized so a job
-   * finishes before the delta doubles: merging is incremental, never a stop-the-world rebuild.
-   * Set false to drive it yourself with {@link MihPdqIndex.compactStep} (e.g. from idle ticks).
+   * When true (default), each add/remove does a slice of compaction once the delta exceeds
+   * `max(deltaLimit, autoCompactRatio * size)`, sized so the job finishes before the delta
+   * doubles: merging is incremental, never a stop-the-world rebuild. Set false to drive it
+   * yourself with {@link MihPdqIndex.compactStep} (e.g. from idle ticks).
    */
   readonly autoCompact?: boolean;
+  /**
+   * Automatic compaction waits for the delta to reach this fraction of the index. Default 1/8:
+   * a bulk load of n entries then costs O(n * tables) in total instead of O(n^2 / deltaLimit)
+   * (each job rebuilds every table). Explicit {@link MihPdqIndex.compactStep} calls (idle ticks)
+   * still fold any delta above `deltaLimit`, so call them after a burst of updates.
+   */
+  readonly autoCompactRatio?: number;
 }
 
 /** Memory and state figures of a {@link MihPdqIndex}. */
@@ -125,6 +134,8 @@ export class MihPdqIndex implements PdqIndex {
   private layout: MihLayout | null = null;
   private tables: Table[] = [];
   private sizeAtLayout = 0;
+  private staleCheckedAt = -1;
+  private staleAnswer = false;
   private radiiCache = new Map<number, number[]>();
   private job: Job | null = null;
   private readonly options: MihPdqIndexOptions;
@@ -224,9 +235,13 @@ export class MihPdqIndex implements PdqIndex {
     return this.layoutStale();
   }
 
-  /** Runs compaction to completion (starting a job even if none is due). */
+  /**
+   * Runs compaction to completion, starting a job even if none is due, and re-choosing the
+   * automatic layout for the current size (call once after a bulk load).
+   */
   compact(): void {
-    if (!this.job && this.liveCount + this.deltaCount + this.pendingCount > 0) this.startJob();
+    while (this.job) this.compactStep(1 << 24);
+    if (this.deltaCount + this.pendingCount > 0 || this.layoutStale(1) || (this.layout === null && this.liveCount > 0)) this.startJob(1);
     while (this.job) this.compactStep(1 << 24);
   }
 
@@ -334,26 +349,37 @@ export class MihPdqIndex implements PdqIndex {
     return r;
   }
 
-  private layoutStale(): boolean {
+  /**
+   * True when the automatic layout should be re-chosen: the size changed `factor`-fold (4 for
+   * automatic compaction, 1 for an explicit {@link compact}) and the cost model now picks other
+   * widths.
+   */
+  private layoutStale(factor = 4): boolean {
     if (this.options.layout || this.layout === null) return false;
     const n = this.liveCount;
     const before = this.sizeAtLayout;
-    return (n > 4 * before && n > 1024) || (n * 4 < before && before > 1024);
+    if (n === before || !((n > factor * before && n > 1024) || (n * factor < before && before > 1024))) return false;
+    if (this.staleCheckedAt === n) return this.staleAnswer;
+    const want = chooseMihLayout(n, { designRadius: this.options.designRadius, maxWidth: this.options.maxWidth });
+    this.staleCheckedAt = n;
+    this.staleAnswer = want.widths.join() !== this.layout.widths.join();
+    return this.staleAnswer;
   }
 
   private autoStep(): void {
     if (this.options.autoCompact === false || !this.needsCompaction) return;
+    const limit = Math.max(this.options.deltaLimit ?? 4096, Math.floor(this.liveCount * (this.options.autoCompactRatio ?? 1 / 8)));
+    if (!this.job && this.deltaCount <= limit && this.pendingCount <= limit && !this.layoutStale()) return;
     const widths = this.options.layout?.widths ?? this.layout?.widths ?? new Array<number>(16).fill(16);
     // A job visits every id twice per table (plus prefix sums over 2^w offsets); spread it over
     // `deltaLimit / 2` mutations so it completes before the delta doubles.
     let jobWork = 0;
     for (const w of widths) jobWork += 2 * (this.high + 1) + 2 * ((1 << w) >>> 4);
-    const limit = this.options.deltaLimit ?? 4096;
     this.compactStep(Math.ceil((2 * jobWork) / limit));
   }
 
-  private startJob(): void {
-    const relayout = this.layout === null || this.layoutStale();
+  private startJob(staleFactor = 4): void {
+    const relayout = this.layout === null || this.layoutStale(staleFactor);
     const layout = this.options.layout
       ? this.options.layout
       : relayout
