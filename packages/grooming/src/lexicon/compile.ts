@@ -237,7 +237,7 @@ export interface Detection {
 }
 
 let stamp = 1;
-const seenStamp = new Map<CompiledLexicon, Int32Array>();
+const seenStamp = new WeakMap<CompiledLexicon, Int32Array>();
 
 function seenFor(lex: CompiledLexicon): Int32Array {
   let s = seenStamp.get(lex);
