@@ -9,7 +9,13 @@ import {
   TransportMetricNames,
 } from '../src';
 import type { ConsumedMessage, Consumer, ConsumerOptions, TopicBinding, TopicPartition, TopicSpec, Transport } from '../src';
-import { deferred, uniqueName, waitFor } from './helpers';
+import { uniqueName, waitFor as waitUntil } from '@safeguard/testkit';
+import { deferred } from './helpers';
+
+/** testkit's waitFor with this suite's argument order (what, deadline) and a short poll interval. */
+function waitFor<T>(condition: () => T | Promise<T>, description: string, timeoutMs: number): Promise<unknown> {
+  return waitUntil(condition, { description, timeoutMs, intervalMs: 20 });
+}
 
 /** A record as stored on the broker, for assertions on raw bytes and headers. */
 export interface RawView {

@@ -1,6 +1,6 @@
 import { createTransport, InProcessBroker } from '../src';
 import { conformanceSuite } from './conformance';
-import { waitFor } from './helpers';
+import { waitFor } from '@safeguard/testkit';
 
 let broker = new InProcessBroker();
 
@@ -28,7 +28,7 @@ conformanceSuite({
       }
       return out;
     };
-    await waitFor(() => read().length >= count, `${count} records on ${topic}`, 5_000);
+    await waitFor(() => read().length >= count, { description: `${count} records on ${topic}`, timeoutMs: 5_000, intervalMs: 20 });
     return read().slice(0, count);
   },
   compact: async (topic) => broker.compact(topic),

@@ -1,32 +1,28 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
-import type { Producer as KafkaProducer } from 'kafkajs';
+import { integrationEnv, kcatConsume, kcatProduce, registryHttp, uniqueName } from '@safeguard/testkit';
+import type { Registry } from 'prom-client';
 import { createTransport, decodeWireFrame, partitionForKey } from '../src';
 import type { TopicBinding, Transport } from '../src';
 import { conformanceSuite } from './conformance';
 import type { RawView } from './conformance';
-import { uniqueName, waitFor } from './helpers';
 
 /**
- * The conformance suite against the real broker and schema registry. Endpoints come from the
- * environment (the testkit global setup will set them), defaulting to `npm run infra:up`'s.
+ * The conformance suite against the real broker and schema registry that the testkit global
+ * setup selected or started (`KAFKA_BROKERS`, `SCHEMA_REGISTRY_URL`).
  */
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
+const env = integrationEnv();
+const registryUrl = env.registryUrl;
 const run = promisify(execFile);
 
 jest.setTimeout(90_000);
-
-const kafka = new Kafka({ clientId: 'conformance-raw', brokers, logLevel: logLevel.NOTHING });
-let rawProducer: KafkaProducer | undefined;
 
 const debugLogger = process.env.DEBUG_TRANSPORT
   ? { info: (o: object, m: string) => console.log(m, JSON.stringify(o)), warn: (o: object, m: string) => console.warn(m, JSON.stringify(o)), error: (o: object, m: string) => console.error(m, JSON.stringify(o)) }
   : undefined;
 
-function kafkaTransport(clientId: string, metricsRegistry?: import('prom-client').Registry): Transport {
-  return createTransport({ kind: 'kafka', brokers, clientId, schemaRegistryUrl: registryUrl, metricsRegistry, fetchMaxWaitMs: 100, logger: debugLogger });
+function kafkaTransport(clientId: string, metricsRegistry?: Registry): Transport {
+  return createTransport({ kind: 'kafka', brokers: env.brokers, clientId, schemaRegistryUrl: registryUrl, metricsRegistry, fetchMaxWaitMs: 100, logger: debugLogger });
 }
 
 /** Deletes the `<topic>-value` subjects of test topics (soft, then permanent, as Confluent's API wants). */
@@ -38,24 +34,16 @@ async function forgetSubjects(topics: string[]): Promise<void> {
   }
 }
 
+/** Reads records with kcat (librdkafka): an independent client sees the bytes and headers we wrote. */
 async function readRaw(topic: string, count: number): Promise<RawView[]> {
-  const consumer = kafka.consumer({ groupId: uniqueName('raw-reader'), maxWaitTimeInMs: 100 });
-  const out: RawView[] = [];
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
-        out.push({ partition, offset: message.offset, key: message.key?.toString('utf8') ?? null, value: message.value, headers });
-      },
-    });
-    await waitFor(() => out.length >= count, `${count} records on ${topic}`, 30_000);
-  } finally {
-    await consumer.disconnect();
-  }
-  return out.slice(0, count);
+  const records = await kcatConsume({ topic, count, brokers: env.brokersCsv, timeoutMs: 30_000 });
+  return records.map((r) => ({
+    partition: r.partition,
+    offset: String(r.offset),
+    key: r.key === null ? null : r.key.toString('utf8'),
+    value: r.value,
+    headers: Object.fromEntries(r.headers.map((h) => [h.key, h.value === null ? '' : h.value.toString('utf8')])),
+  }));
 }
 
 conformanceSuite({
@@ -64,18 +52,12 @@ conformanceSuite({
   consumerDefaults: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, lagRefreshMs: 200, commitIntervalMs: 100 },
   createTransport: ({ clientId, metricsRegistry }) => kafkaTransport(clientId, metricsRegistry),
   produceRaw: async (topic, records) => {
-    if (!rawProducer) {
-      rawProducer = kafka.producer({ allowAutoTopicCreation: false });
-      await rawProducer.connect();
-    }
-    await rawProducer.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value, partition: r.partition ?? 0 })) });
+    await kcatProduce({ topic, brokers: env.brokersCsv, records: records.map((r) => ({ key: r.key ?? undefined, value: r.value, partition: r.partition ?? 0 })) });
   },
   readRaw,
   forgetSubjects,
   compact: async () => undefined,
-  close: async () => {
-    await rawProducer?.disconnect();
-  },
+  close: async () => undefined,
 });
 
 describe('interoperability with other clients (kafka only)', () => {
@@ -102,10 +84,10 @@ describe('interoperability with other clients (kafka only)', () => {
     await transport.admin().ensureTopics([{ topic, partitions: 7 }]);
     const keys = Array.from({ length: 40 }, (_, i) => `conversation-${i}-ü`);
     await new Promise<void>((resolve, reject) => {
-      const child = execFile('kcat', ['-P', '-b', brokers[0], '-t', topic, '-K', '\t', '-X', 'topic.partitioner=murmur2_random'], (err) => (err ? reject(err) : resolve()));
+      const child = execFile('kcat', ['-P', '-b', env.brokers[0], '-t', topic, '-K', '\t', '-X', 'topic.partitioner=murmur2_random'], (err) => (err ? reject(err) : resolve()));
       child.stdin?.end(keys.map((k) => `${k}\tv`).join('\n') + '\n');
     });
-    const { stdout } = await run('kcat', ['-C', '-b', brokers[0], '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k\t%p\n']);
+    const { stdout } = await run('kcat', ['-C', '-b', env.brokers[0], '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k\t%p\n']);
     const placed = stdout.trim().split('\n').map((line) => line.split('\t'));
     expect(placed).toHaveLength(keys.length);
     for (const [key, partition] of placed) expect(Number(partition)).toBe(partitionForKey(key, 7));
@@ -117,15 +99,13 @@ describe('interoperability with other clients (kafka only)', () => {
     await transport.admin().ensureTopics([{ topic, partitions: 1 }]);
     const subject = `${topic}-value`;
     const headers = { 'Content-Type': 'application/vnd.schemaregistry.v1+json' };
-    const registered = await fetch(`${registryUrl}/subjects/${subject}/versions`, { method: 'POST', headers, body: JSON.stringify({ schema: JSON.stringify(schema) }) });
-    expect(registered.status).toBe(200);
-    const { id } = (await registered.json()) as { id: number };
+    const id = await registryHttp(registryUrl).register(subject, JSON.stringify(schema));
     const pinned = await fetch(`${registryUrl}/config/${subject}`, { method: 'PUT', headers, body: JSON.stringify({ compatibility: 'NONE' }) });
     expect(pinned.status).toBe(200);
 
     const binding: TopicBinding<Ping> = { topic, valueSchema: schema, key: (v) => v.id };
     await transport.producer().send(binding, [{ value: { id: 'ping-1' } }]);
-    const { stdout } = await run('kcat', ['-C', '-b', brokers[0], '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%s'], { encoding: 'buffer' });
+    const { stdout } = await run('kcat', ['-C', '-b', env.brokers[0], '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%s'], { encoding: 'buffer' });
     expect(decodeWireFrame(stdout as unknown as Buffer).schemaId).toBe(id);
 
     const other: TopicBinding<Ping & { n: number }> = {
@@ -142,15 +122,13 @@ describe('interoperability with other clients (kafka only)', () => {
     await transport.admin().ensureTopics([{ topic, partitions: 1 }]);
     const binding: TopicBinding<Ping> = { topic, valueSchema: schema, key: (v) => v.id };
     await transport.producer().send(binding, [{ value: { id: 'ping-1' } }]);
-    const { stdout } = await run('kcat', ['-C', '-b', brokers[0], '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k\n%s'], { encoding: 'buffer' });
+    const { stdout } = await run('kcat', ['-C', '-b', env.brokers[0], '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k\n%s'], { encoding: 'buffer' });
     const text = stdout as unknown as Buffer;
     const newline = text.indexOf(0x0a);
     expect(text.subarray(0, newline).toString()).toBe('ping-1');
     const frame = decodeWireFrame(text.subarray(newline + 1));
-    const res = await fetch(`${registryUrl}/schemas/ids/${frame.schemaId}`);
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as { schema: string };
-    expect(JSON.parse(body.schema)).toMatchObject({ name: 'Ping', namespace: 'safeguard.test.kafka' });
+    const served = await registryHttp(registryUrl).schemaById(frame.schemaId);
+    expect(JSON.parse(served.schema)).toMatchObject({ name: 'Ping', namespace: 'safeguard.test.kafka' });
     // Avro binary of {id: "ping-1"}: zigzag length 12, then the bytes.
     expect([...frame.payload]).toEqual([12, ...Buffer.from('ping-1')]);
     const versions = await (await fetch(`${registryUrl}/subjects/${topic}-value/versions`)).json();
