@@ -1217,6 +1217,15 @@ export const MatchFoundSchema: AvroSchema = {
               ],
               "default": null,
               "doc": "For video frame matches, the frame's timestamp in milliseconds."
+            },
+            {
+              "name": "entryHash",
+              "type": [
+                "null",
+                "string"
+              ],
+              "default": null,
+              "doc": "The matched entry's own hash value, lowercase hex (differs from queryHash for perceptual matches); needed for feedback to the list supplier."
             }
           ]
         }

@@ -648,6 +648,8 @@ export interface MatchDetail {
   queryVariant: null | string;
   /** For video frame matches, the frame's timestamp in milliseconds. */
   frameTimestampMs: null | number;
+  /** The matched entry's own hash value, lowercase hex (differs from queryHash for perceptual matches); needed for feedback to the list supplier. */
+  entryHash: null | string;
 }
 
 /** MatchDetail as a producer writes it: fields with schema defaults may be omitted. */
@@ -672,6 +674,8 @@ export interface MatchDetailInput {
   queryVariant?: null | string;
   /** For video frame matches, the frame's timestamp in milliseconds. */
   frameTimestampMs?: null | number;
+  /** The matched entry's own hash value, lowercase hex (differs from queryHash for perceptual matches); needed for feedback to the list supplier. */
+  entryHash?: null | string;
 }
 
 /** The reporter delivered (or finally failed to deliver) a report about a case to an authority. Published to report.case.reported.v1, keyed by caseId. One event per report and destination. */
