@@ -92,6 +92,86 @@ function substring(h: Uint32Array, base: number, bitOffset: number, width: numbe
 }
 
 /**
+ * Scratch buffers of a search. The search runs in phases with independent memory loads in
+ * tight loops, so the CPU overlaps many cache misses: (1) bucket bounds for every probe key,
+ * (2) ids of non-empty buckets into a candidate list, (3) popcount verification.
+ */
+class Scratch {
+  lo = new Uint32Array(1024);
+  hi = new Uint32Array(1024);
+  cand = new Uint32Array(4096);
+  nCand = 0;
+}
+
+/** Phase 1 for one table: bounds of every bucket within `s` bits of `key`. Returns the probe count. */
+function probeBounds(sc: Scratch, offsets: Uint32Array, width: number, key: number, s: number): number {
+  let need = 1;
+  for (let k = 1, c = 1; k <= s && k <= width; k++) {
+    c = (c * (width - k + 1)) / k;
+    need += c;
+  }
+  if (sc.lo.length < need) {
+    sc.lo = new Uint32Array(need);
+    sc.hi = new Uint32Array(need);
+  }
+  const lo = sc.lo;
+  const hi = sc.hi;
+  let n = 0;
+  lo[n] = offsets[key];
+  hi[n++] = offsets[key + 1];
+  if (s === 0) return n;
+  if (s > 3) return probeRest(sc, offsets, width, key, 0, s, n);
+  for (let a = 0; a < width; a++) {
+    const ka = key ^ (1 << a);
+    lo[n] = offsets[ka];
+    hi[n++] = offsets[ka + 1];
+    if (s === 1) continue;
+    for (let b = a + 1; b < width; b++) {
+      const kb = ka ^ (1 << b);
+      lo[n] = offsets[kb];
+      hi[n++] = offsets[kb + 1];
+      if (s === 2) continue;
+      for (let d = b + 1; d < width; d++) {
+        const kd = kb ^ (1 << d);
+        lo[n] = offsets[kd];
+        hi[n++] = offsets[kd + 1];
+      }
+    }
+  }
+  return n;
+}
+
+/** Bounds of every key reached from `key` by flipping 1..left bits at positions >= from. */
+function probeRest(sc: Scratch, offsets: Uint32Array, width: number, key: number, from: number, left: number, n: number): number {
+  for (let bit = from; bit < width; bit++) {
+    const k = key ^ (1 << bit);
+    sc.lo[n] = offsets[k];
+    sc.hi[n++] = offsets[k + 1];
+    if (left > 1) n = probeRest(sc, offsets, width, k, bit + 1, left - 1, n);
+  }
+  return n;
+}
+
+/** Phase 2 for one table: appends the ids of the `n` probed buckets to the candidate list. */
+function gatherIds(sc: Scratch, ids: Uint32Array, n: number): void {
+  const lo = sc.lo;
+  const hi = sc.hi;
+  let total = sc.nCand;
+  for (let i = 0; i < n; i++) total += hi[i] - lo[i];
+  if (sc.cand.length < total) {
+    const next = new Uint32Array(Math.max(total, sc.cand.length * 2));
+    next.set(sc.cand.subarray(0, sc.nCand));
+    sc.cand = next;
+  }
+  const cand = sc.cand;
+  let c = sc.nCand;
+  for (let i = 0; i < n; i++) {
+    for (let j = lo[i], e = hi[i]; j < e; j++) cand[c++] = ids[j];
+  }
+  sc.nCand = c;
+}
+
+/**
  * Exact Hamming-radius search over 256-bit PDQ hashes by multi-index hashing (Norouzi, Punjani
  * and Fleet, "Fast Exact Search in Hamming Space with Multi-Index Hashing").
  *
@@ -138,6 +218,7 @@ export class MihPdqIndex implements PdqIndex {
   private staleAnswer = false;
   private radiiCache = new Map<number, number[]>();
   private job: Job | null = null;
+  private readonly scratch = new Scratch();
   private readonly options: MihPdqIndexOptions;
 
   /** Creates an empty index. @throws InvalidInputError `mih_layout_invalid` for a bad fixed layout. */
@@ -289,29 +370,8 @@ export class MihPdqIndex implements PdqIndex {
     const gen = ++this.generation;
     const out: PdqHit[] = [];
 
-    let offsets: Uint32Array = new Uint32Array(1);
-    let ids: Uint32Array = new Uint32Array(0);
-    let width = 0;
-    const scan = (key: number): void => {
-      const hi = offsets[key + 1];
-      for (let j = offsets[key]; j < hi; j++) {
-        const id = ids[j];
-        const b = id << 3;
-        const d =
-          popcount32(h[b] ^ q0) + popcount32(h[b + 1] ^ q1) + popcount32(h[b + 2] ^ q2) + popcount32(h[b + 3] ^ q3) +
-          popcount32(h[b + 4] ^ q4) + popcount32(h[b + 5] ^ q5) + popcount32(h[b + 6] ^ q6) + popcount32(h[b + 7] ^ q7);
-        if (d <= radius && live[id] === 1 && stamps[id] !== gen) {
-          stamps[id] = gen;
-          out.push({ id, distance: d });
-        }
-      }
-    };
-    const probe = (key: number, from: number, left: number): void => {
-      scan(key);
-      if (left === 0) return;
-      for (let bit = from; bit < width; bit++) probe(key ^ (1 << bit), bit + 1, left - 1);
-    };
-
+    const sc = this.scratch;
+    sc.nCand = 0;
     if (this.layout) {
       const radii = this.radiiFor(radius);
       const { bitOffsets } = this.layout;
@@ -319,10 +379,22 @@ export class MihPdqIndex implements PdqIndex {
         const s = radii[t];
         if (s < 0) continue;
         const table = this.tables[t];
-        offsets = table.offsets;
-        ids = table.ids;
-        width = table.width;
-        probe(substring(q, 0, bitOffsets[t], width), 0, s);
+        const n = probeBounds(sc, table.offsets, table.width, substring(q, 0, bitOffsets[t], table.width), s);
+        gatherIds(sc, table.ids, n);
+      }
+    }
+    // Phase 3: verify candidates (a candidate found in several tables is deduped by its stamp,
+    // checked only for the few within the radius).
+    const cand = sc.cand;
+    for (let i = 0, nc = sc.nCand; i < nc; i++) {
+      const id = cand[i];
+      const b = id << 3;
+      const d =
+        popcount32(h[b] ^ q0) + popcount32(h[b + 1] ^ q1) + popcount32(h[b + 2] ^ q2) + popcount32(h[b + 3] ^ q3) +
+        popcount32(h[b + 4] ^ q4) + popcount32(h[b + 5] ^ q5) + popcount32(h[b + 6] ^ q6) + popcount32(h[b + 7] ^ q7);
+      if (d <= radius && live[id] === 1 && stamps[id] !== gen) {
+        stamps[id] = gen;
+        out.push({ id, distance: d });
       }
     }
     const dIds = this.deltaIds;
