@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { buildProgram } from '../program';
 
+// Hashing and spawning the built bin take a few seconds on a loaded machine.
+jest.setTimeout(60_000);
+
 const GOLDEN_DIR = join(__dirname, '..', '..', '..', 'hashing', 'test', 'fixtures', 'golden');
 const golden: { file: string; pdq: string; quality: number; dihedral: string[]; md5: string; sha1: string; sha256: string }[] = JSON.parse(
   readFileSync(join(GOLDEN_DIR, 'golden.json'), 'utf8'),

@@ -6,6 +6,9 @@ import { pdqBytesToHex } from './layout';
 
 const fround = Math.fround;
 
+// The plain reference filter below is slow by design; allow for a loaded machine.
+jest.setTimeout(60_000);
+
 function rng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
