@@ -4,6 +4,8 @@ import {
   ChatMessageSchema,
   ContentHashedSchema,
   ContentSubmittedSchema,
+  ConversationStateSchema,
+  FanOutContactSchema,
   GroomingAlertSchema,
   IndicatorFeedbackSchema,
   IndicatorUpdatedSchema,
@@ -16,6 +18,8 @@ import type {
   ChatMessage,
   ContentHashed,
   ContentSubmitted,
+  ConversationState,
+  FanOutContact,
   GroomingAlert,
   IndicatorFeedback,
   IndicatorUpdated,
@@ -152,6 +156,30 @@ export const topics = {
     compacted: false,
     retentionMs: 30 * DAY_MS,
   } satisfies EventTopic<GroomingAlert>,
+  /**
+   * grooming → grooming: the changelog of per-conversation analyser state (compacted; a tombstone
+   * when a conversation expires). Must have the input topic's partition count: partition N holds
+   * the state of the conversations of input partition N (the service creates it that way).
+   */
+  conversationState: {
+    topic: 'grooming.conversation.state.v1',
+    valueSchema: ConversationStateSchema,
+    key: (v: ConversationState) => scopedKey(v.platformId, v.conversationId),
+    partitions: DEFAULT_PARTITIONS,
+    compacted: true,
+  } satisfies EventTopic<ConversationState>,
+  /**
+   * grooming → every grooming replica: senders active in conversations with a known minor
+   * (fan-out). Retention is the fan-out window plus its refresh interval (8 days by default).
+   */
+  contactObserved: {
+    topic: 'grooming.contact.observed.v1',
+    valueSchema: FanOutContactSchema,
+    key: (v: FanOutContact) => `${scopedKey(v.platformId, v.senderId)}/${v.conversationId}`,
+    partitions: DEFAULT_PARTITIONS,
+    compacted: false,
+    retentionMs: 8 * DAY_MS,
+  } satisfies EventTopic<FanOutContact>,
   /** reporter: human review decisions. */
   caseDecided: {
     topic: 'review.case.decided.v1',

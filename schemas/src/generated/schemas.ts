@@ -584,6 +584,53 @@ export const ContentSubmittedSchema: AvroSchema = {
   ]
 };
 
+/** Self-contained Avro schema of ConversationState. */
+export const ConversationStateSchema: AvroSchema = {
+  "type": "record",
+  "name": "ConversationState",
+  "namespace": "org.safeguard.events",
+  "doc": "The grooming service's analyser state of one conversation: the changelog record of the compacted topic grooming.conversation.state.v1, keyed like the input ('<platformId>/<conversationId>') and written to the partition with the same number as the conversation's input partition. A null value (tombstone) means the conversation expired or was evicted. Never contains message text.",
+  "fields": [
+    {
+      "name": "platformId",
+      "type": "string",
+      "doc": "Opaque id of the platform (tenant)."
+    },
+    {
+      "name": "conversationId",
+      "type": "string",
+      "doc": "Opaque id of the conversation."
+    },
+    {
+      "name": "stateBytes",
+      "type": "bytes",
+      "doc": "The analyser state serialised by @safeguard/grooming (version byte first): counts, signal bits, ages and evidence message ids, never message text. Typically 190-430 bytes."
+    },
+    {
+      "name": "lastOffset",
+      "type": "long",
+      "doc": "Offset of the chat message that produced this state, in the input partition with the same number as this record's partition. Messages at or below it are already applied and are skipped when re-delivered."
+    },
+    {
+      "name": "updatedAtMs",
+      "type": {
+        "type": "long",
+        "logicalType": "timestamp-millis"
+      },
+      "doc": "When the service wrote this state (processing time, epoch ms); idle conversations expire from it."
+    },
+    {
+      "name": "pendingAlert",
+      "type": [
+        "null",
+        "bytes"
+      ],
+      "default": null,
+      "doc": "An alert decided with this state whose publication was not yet confirmed when the record was written: the GroomingAlert value in Avro binary (schema of the writing build, no framing). A replica that restores a record with a pending alert publishes it (same deterministic alertId) and writes the record again without it. Null otherwise."
+    }
+  ]
+};
+
 /** Self-contained Avro schema of DeadLetter. */
 export const DeadLetterSchema: AvroSchema = {
   "type": "record",
@@ -660,6 +707,39 @@ export const DeadLetterSchema: AvroSchema = {
         "logicalType": "timestamp-millis"
       },
       "doc": "When the message was dead-lettered, epoch ms."
+    }
+  ]
+};
+
+/** Self-contained Avro schema of FanOutContact. */
+export const FanOutContactSchema: AvroSchema = {
+  "type": "record",
+  "name": "FanOutContact",
+  "namespace": "org.safeguard.events",
+  "doc": "A sender who is not a known minor wrote in a conversation that includes a known minor. Published by the grooming service to grooming.contact.observed.v1, keyed by '<platformId>/<senderId>/<conversationId>', and read in full by every grooming replica to count how many minors' conversations one sender is active in (fan-out). Opaque ids only; the topic's retention is the fan-out window.",
+  "fields": [
+    {
+      "name": "platformId",
+      "type": "string",
+      "doc": "Opaque id of the platform (tenant)."
+    },
+    {
+      "name": "senderId",
+      "type": "string",
+      "doc": "Opaque account id of the sender."
+    },
+    {
+      "name": "conversationId",
+      "type": "string",
+      "doc": "Opaque id of the conversation that includes a known minor."
+    },
+    {
+      "name": "contactAtMs",
+      "type": {
+        "type": "long",
+        "logicalType": "timestamp-millis"
+      },
+      "doc": "Time of the sender's message (its sentAtMs), epoch ms."
     }
   ]
 };
@@ -1523,7 +1603,9 @@ export const allSchemas: Readonly<Record<string, AvroSchema>> = {
   ChatMessage: ChatMessageSchema,
   ContentHashed: ContentHashedSchema,
   ContentSubmitted: ContentSubmittedSchema,
+  ConversationState: ConversationStateSchema,
   DeadLetter: DeadLetterSchema,
+  FanOutContact: FanOutContactSchema,
   GroomingAlert: GroomingAlertSchema,
   IndicatorFeedback: IndicatorFeedbackSchema,
   IndicatorUpdated: IndicatorUpdatedSchema,

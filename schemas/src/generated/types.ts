@@ -307,6 +307,38 @@ export interface MediaReferenceInput {
   sizeBytes?: null | number;
 }
 
+/** The grooming service's analyser state of one conversation: the changelog record of the compacted topic grooming.conversation.state.v1, keyed like the input ('<platformId>/<conversationId>') and written to the partition with the same number as the conversation's input partition. A null value (tombstone) means the conversation expired or was evicted. Never contains message text. */
+export interface ConversationState {
+  /** Opaque id of the platform (tenant). */
+  platformId: string;
+  /** Opaque id of the conversation. */
+  conversationId: string;
+  /** The analyser state serialised by @safeguard/grooming (version byte first): counts, signal bits, ages and evidence message ids, never message text. Typically 190-430 bytes. */
+  stateBytes: Buffer;
+  /** Offset of the chat message that produced this state, in the input partition with the same number as this record's partition. Messages at or below it are already applied and are skipped when re-delivered. */
+  lastOffset: number;
+  /** When the service wrote this state (processing time, epoch ms); idle conversations expire from it. */
+  updatedAtMs: number;
+  /** An alert decided with this state whose publication was not yet confirmed when the record was written: the GroomingAlert value in Avro binary (schema of the writing build, no framing). A replica that restores a record with a pending alert publishes it (same deterministic alertId) and writes the record again without it. Null otherwise. */
+  pendingAlert: null | Buffer;
+}
+
+/** ConversationState as a producer writes it: fields with schema defaults may be omitted. */
+export interface ConversationStateInput {
+  /** Opaque id of the platform (tenant). */
+  platformId: string;
+  /** Opaque id of the conversation. */
+  conversationId: string;
+  /** The analyser state serialised by @safeguard/grooming (version byte first): counts, signal bits, ages and evidence message ids, never message text. Typically 190-430 bytes. */
+  stateBytes: Buffer;
+  /** Offset of the chat message that produced this state, in the input partition with the same number as this record's partition. Messages at or below it are already applied and are skipped when re-delivered. */
+  lastOffset: number;
+  /** When the service wrote this state (processing time, epoch ms); idle conversations expire from it. */
+  updatedAtMs: number;
+  /** An alert decided with this state whose publication was not yet confirmed when the record was written: the GroomingAlert value in Avro binary (schema of the writing build, no framing). A replica that restores a record with a pending alert publishes it (same deterministic alertId) and writes the record again without it. Null otherwise. */
+  pendingAlert?: null | Buffer;
+}
+
 /** Envelope describing a message a service could not process, for dead-letter inspection and replay. The same facts travel as headers on the <topic>.dlq record (value = the original bytes), so replay needs no decoding; this record is what tools and reports print. */
 export interface DeadLetter {
   /** Topic the message was read from. */
@@ -358,6 +390,21 @@ export interface DeadLetterInput {
   /** When the message was dead-lettered, epoch ms. */
   failedAtMs: number;
 }
+
+/** A sender who is not a known minor wrote in a conversation that includes a known minor. Published by the grooming service to grooming.contact.observed.v1, keyed by '<platformId>/<senderId>/<conversationId>', and read in full by every grooming replica to count how many minors' conversations one sender is active in (fan-out). Opaque ids only; the topic's retention is the fan-out window. */
+export interface FanOutContact {
+  /** Opaque id of the platform (tenant). */
+  platformId: string;
+  /** Opaque account id of the sender. */
+  senderId: string;
+  /** Opaque id of the conversation that includes a known minor. */
+  conversationId: string;
+  /** Time of the sender's message (its sentAtMs), epoch ms. */
+  contactAtMs: number;
+}
+
+/** FanOutContact as a producer writes it (no field has a default). */
+export type FanOutContactInput = FanOutContact;
 
 /** The grooming analyser's risk score for a conversation crossed the alert threshold. Published to grooming.conversation.flagged.v1, keyed by conversationId. Carries ids, scores and evidence message ids, never message text. Always needs human review before any report. */
 export interface GroomingAlert {
