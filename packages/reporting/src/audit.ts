@@ -23,7 +23,11 @@ export type AuditEventType =
   | 'complaint_filed'
   | 'complaint_decided'
   | 'decision_reversed'
-  | 'notification_hold';
+  | 'notification_hold'
+  /** An NCMEC step whose outcome is unknown (the process stopped mid-call); see `ambiguousSubmits`. */
+  | 'delivery_ambiguous'
+  /** One call of the reporter's review API by an authenticated person: route and status only. */
+  | 'api_request';
 
 /** A JSON value allowed in audit data. */
 export type AuditValue = string | number | boolean | null | AuditValue[] | { [key: string]: AuditValue };
@@ -159,7 +163,9 @@ export type AuditChainFailure =
   | 'sequence_gap'
   | 'bad_genesis'
   | 'head_mismatch'
-  | 'head_signature_invalid';
+  | 'head_signature_invalid'
+  /** An audit event of another chain, or whose record id does not match its position (topic form). */
+  | 'chain_mismatch';
 
 /** Result of {@link verifyAuditChain}. */
 export type AuditVerification =

@@ -11,6 +11,7 @@ export * from './policy';
 export * from './review';
 export * from './complaints';
 export * from './audit';
+export * from './audit-event';
 export * from './keys';
 export * from './retention';
 export * from './transparency';
