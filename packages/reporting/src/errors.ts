@@ -21,7 +21,8 @@ export type ReportingErrorCode =
   | 'delivery_rejected'
   | 'delivery_unavailable'
   | 'delivery_unconfigured'
-  | 'audit_chain_broken';
+  | 'audit_chain_broken'
+  | 'store_locked';
 
 /** Bad input or a forbidden request: never retried, the caller must change what it sends. */
 export class ReportingInputError extends InvalidInputError {

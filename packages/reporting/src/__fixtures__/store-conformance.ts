@@ -112,6 +112,36 @@ export function storeConformance(name: string, make: () => Promise<ReportingStor
       await expect(store.saveOutbox({ ...r, key: 'missing' }, 1)).rejects.toBeInstanceOf(ConflictError);
     });
 
+    it('counts cases by state and finds the oldest case awaiting review', async () => {
+      expect(await store.caseStats()).toEqual({ byState: {} });
+      await store.saveCase({ ...openCase({ type: 'match', event: match() }, T0 + 50), state: 'dropped' }, 0);
+      expect(await store.caseStats()).toEqual({ byState: { dropped: 1 } });
+      await store.saveCase(openCase({ type: 'match', event: match() }, T0 + 20), 0);
+      await store.saveCase({ ...openCase({ type: 'match', event: match() }, T0 + 10), state: 'escalated' }, 0);
+      await store.saveCase({ ...openCase({ type: 'match', event: match() }, T0), state: 'reported' }, 0);
+      expect(await store.caseStats()).toEqual({ byState: { dropped: 1, pending_review: 1, escalated: 1, reported: 1 }, oldestAwaitingReviewOpenedAtMs: T0 + 10 });
+    });
+
+    it('counts outbox records by destination and state, and ambiguous submits', async () => {
+      const base: OutboxRecord = {
+        key: 'k', caseId: 'c', destination: 'ncmec', version: 0, createdAtMs: 1, updatedAtMs: 1, state: 'pending',
+        attempts: 0, nextAttemptAtMs: 1, ambiguousSubmits: 0,
+      };
+      expect(await store.outboxStats()).toEqual({ byDestinationState: [], ambiguous: 0 });
+      await store.enqueue({ ...base, key: 'a' });
+      await store.enqueue({ ...base, key: 'b', ambiguousSubmits: 2, state: 'delivered' });
+      await store.enqueue({ ...base, key: 'c', state: 'delivered' });
+      await store.enqueue({ ...base, key: 'd', destination: 'eu_centre' });
+      expect(await store.outboxStats()).toEqual({
+        byDestinationState: [
+          { destination: 'eu_centre', state: 'pending', count: 1 },
+          { destination: 'ncmec', state: 'delivered', count: 2 },
+          { destination: 'ncmec', state: 'pending', count: 1 },
+        ],
+        ambiguous: 1,
+      });
+    });
+
     it('appends audit records in order and reports the head', async () => {
       expect(await store.audit.head()).toBeUndefined();
       const a = chainRecord({ atMs: 1, type: 'case_opened', actor: { kind: 'system', id: 's' }, data: {} }, undefined);

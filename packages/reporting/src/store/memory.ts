@@ -3,9 +3,10 @@ import { caseItemKey, OPEN_STATES, type Case } from '../case';
 import type { Complaint } from '../complaints';
 import { ConflictError } from '../errors';
 import type { FeedbackRecord, ReviewDecision } from '../review';
-import type { CaseQuery, OutboxRecord, ReportingStore } from './types';
+import type { CaseQuery, CaseStats, OutboxRecord, OutboxStats, ReportingStore } from './types';
 
 const DUE_STATES = new Set(['pending', 'submitted', 'retracting']);
+const AWAITING_REVIEW = new Set<string>(['pending_review', 'claimed', 'escalated']);
 
 /** In-memory {@link ReportingStore} for tests and the embedded demo. Values are deep-copied in and out. */
 export class MemoryReportingStore implements ReportingStore {
@@ -59,6 +60,16 @@ export class MemoryReportingStore implements ReportingStore {
       .filter((c) => (!query.states || query.states.includes(c.state)) && (query.openedBeforeMs === undefined || c.openedAtMs < query.openedBeforeMs))
       .sort((a, b) => a.openedAtMs - b.openedAtMs || (a.caseId < b.caseId ? -1 : 1));
     return structuredClone(query.limit !== undefined ? out.slice(0, query.limit) : out);
+  }
+
+  async caseStats(): Promise<CaseStats> {
+    const byState: CaseStats['byState'] = {};
+    let oldest: number | undefined;
+    for (const c of this.cases.values()) {
+      byState[c.state] = (byState[c.state] ?? 0) + 1;
+      if (AWAITING_REVIEW.has(c.state) && (oldest === undefined || c.openedAtMs < oldest)) oldest = c.openedAtMs;
+    }
+    return { byState, ...(oldest !== undefined ? { oldestAwaitingReviewOpenedAtMs: oldest } : {}) };
   }
 
   async addDecision(d: ReviewDecision): Promise<void> {
@@ -126,6 +137,19 @@ export class MemoryReportingStore implements ReportingStore {
 
   async listOutbox(caseId?: string): Promise<OutboxRecord[]> {
     return structuredClone([...this.outbox.values()].filter((r) => caseId === undefined || r.caseId === caseId).sort((a, b) => a.createdAtMs - b.createdAtMs || (a.key < b.key ? -1 : 1)));
+  }
+
+  async outboxStats(): Promise<OutboxStats> {
+    const counts = new Map<string, OutboxStats['byDestinationState'][number]>();
+    let ambiguous = 0;
+    for (const r of this.outbox.values()) {
+      const k = `${r.destination}|${r.state}`;
+      const row = counts.get(k) ?? { destination: r.destination, state: r.state, count: 0 };
+      row.count++;
+      counts.set(k, row);
+      if (r.ambiguousSubmits > 0) ambiguous++;
+    }
+    return { byDestinationState: [...counts.values()].sort((a, b) => (`${a.destination}|${a.state}` < `${b.destination}|${b.state}` ? -1 : 1)), ambiguous };
   }
 
   async close(): Promise<void> {}

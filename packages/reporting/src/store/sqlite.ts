@@ -4,7 +4,9 @@ import { caseItemKey, OPEN_STATES, type Case } from '../case';
 import type { Complaint } from '../complaints';
 import { ConflictError, ReportingInputError } from '../errors';
 import type { FeedbackRecord, ReviewDecision } from '../review';
-import type { CaseQuery, OutboxRecord, ReportingStore } from './types';
+import type { CaseQuery, CaseStats, OutboxRecord, OutboxStats, OutboxState, ReportingStore } from './types';
+import type { Destination } from '../policy';
+import type { CaseState } from '../case';
 
 type Db = Database.Database;
 
@@ -54,6 +56,26 @@ class SqliteAuditSink implements AuditSink {
   }
 }
 
+/** Takes and keeps an exclusive lock on `lockPath` (see `SqliteReportingStore`'s `exclusive`). */
+function acquireWriterLock(lockPath: string): Db {
+  let lock: Db;
+  try {
+    lock = new Database(lockPath, { timeout: 0 });
+  } catch (err) {
+    throw new ReportingInputError('not_found', `cannot open lock file ${lockPath}`, { cause: err });
+  }
+  try {
+    // In EXCLUSIVE locking mode SQLite keeps the lock of the first write until the connection closes.
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('CREATE TABLE IF NOT EXISTS writer (id INTEGER PRIMARY KEY, pid INTEGER NOT NULL, since_ms INTEGER NOT NULL)');
+    lock.prepare('INSERT OR REPLACE INTO writer (id, pid, since_ms) VALUES (1, ?, ?)').run(process.pid, Date.now());
+    return lock;
+  } catch (err) {
+    lock.close();
+    throw new ReportingInputError('store_locked', `another process holds the store (${lockPath}); the reporter runs as one writer`, { cause: err });
+  }
+}
+
 /**
  * Durable {@link ReportingStore} on SQLite (better-sqlite3 12; WAL journal, `synchronous=FULL`
  * so an acknowledged write survives a crash). Why SQLite rather than a JSON-lines file: the
@@ -66,15 +88,25 @@ export class SqliteReportingStore implements ReportingStore {
   readonly audit: AuditSink;
   private readonly db: Db;
   private readonly readonly: boolean;
+  private readonly lock: Db | undefined;
 
   /**
    * Opens (creating unless `readonly`) the database at `path` (`:memory:` for a throwaway one).
-   * @throws ReportingInputError `not_found` when `readonly` and the file does not exist
+   *
+   * `exclusive: true` makes this process the store's only writer: it takes an exclusive SQLite
+   * lock on the side file `<path>.lock` (a POSIX lock the operating system releases when the
+   * process ends, even on SIGKILL) and holds it until `close()`. A second writer on the same file
+   * fails at once with `store_locked`. Readers (`readonly`, e.g. the transparency CLI) are not
+   * affected. Local filesystems only: POSIX locks are unreliable over NFS.
+   * @throws ReportingInputError `not_found` when `readonly` and the file does not exist;
+   *   `store_locked` when `exclusive` and another process holds the store
    */
-  constructor(path: string, options: { readonly?: boolean } = {}) {
+  constructor(path: string, options: { readonly?: boolean; exclusive?: boolean } = {}) {
+    if (options.exclusive && !options.readonly && path !== ':memory:') this.lock = acquireWriterLock(`${path}.lock`);
     try {
       this.db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     } catch (err) {
+      if (this.lock?.open) this.lock.close();
       throw new ReportingInputError('not_found', `cannot open store ${path}`, { cause: err });
     }
     if (!options.readonly) {
@@ -148,6 +180,12 @@ export class SqliteReportingStore implements ReportingStore {
     const sql = `SELECT doc FROM cases ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at_ms, case_id${query.limit !== undefined ? ' LIMIT ?' : ''}`;
     if (query.limit !== undefined) args.push(query.limit);
     return (this.db.prepare(sql).all(...args) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Case);
+  }
+
+  async caseStats(): Promise<CaseStats> {
+    const rows = this.db.prepare('SELECT state, COUNT(*) AS n FROM cases GROUP BY state').all() as { state: CaseState; n: number }[];
+    const oldest = this.db.prepare("SELECT MIN(opened_at_ms) AS t FROM cases WHERE state IN ('pending_review','claimed','escalated')").get() as { t: number | null };
+    return { byState: Object.fromEntries(rows.map((r) => [r.state, r.n])), ...(oldest.t !== null ? { oldestAwaitingReviewOpenedAtMs: oldest.t } : {}) };
   }
 
   async addDecision(d: ReviewDecision): Promise<void> {
@@ -238,7 +276,16 @@ export class SqliteReportingStore implements ReportingStore {
     return rows.map((row) => JSON.parse(row.doc) as OutboxRecord);
   }
 
+  async outboxStats(): Promise<OutboxStats> {
+    const rows = this.db
+      .prepare("SELECT json_extract(doc, '$.destination') AS destination, state, COUNT(*) AS n FROM outbox GROUP BY 1, 2 ORDER BY 1, 2")
+      .all() as { destination: Destination; state: OutboxState; n: number }[];
+    const amb = this.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE json_extract(doc, '$.ambiguousSubmits') > 0").get() as { n: number };
+    return { byDestinationState: rows.map((r) => ({ destination: r.destination, state: r.state, count: r.n })), ambiguous: amb.n };
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+    if (this.lock?.open) this.lock.close();
   }
 }

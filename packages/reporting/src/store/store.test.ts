@@ -32,4 +32,18 @@ describe('SqliteReportingStore durability', () => {
     await ro.close();
     expect(() => new SqliteReportingStore(join(tmpdir(), 'no-such-dir-sg', 'x.db'), { readonly: true })).toThrow(/cannot open store/);
   });
+
+  it('admits one exclusive writer at a time; readers are not blocked; closing releases the lock', async () => {
+    const path = tempDb();
+    const writer = new SqliteReportingStore(path, { exclusive: true });
+    await writer.saveCase(openCase({ type: 'match', event: match() }, T0), 0);
+    expect(() => new SqliteReportingStore(path, { exclusive: true })).toThrow(expect.objectContaining({ code: 'store_locked' }));
+    const reader = new SqliteReportingStore(path, { readonly: true });
+    expect(await reader.listCases()).toHaveLength(1);
+    await reader.close();
+    await writer.close();
+    const next = new SqliteReportingStore(path, { exclusive: true });
+    expect(await next.listCases()).toHaveLength(1);
+    await next.close();
+  });
 });

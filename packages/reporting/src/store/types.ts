@@ -71,6 +71,11 @@ export interface OutboxRecord {
     uploaderAccountId: string;
     enrichment?: ReportEnrichment;
     retractedAtMs?: number;
+    /**
+     * Set just before `/submit` is sent and cleared once its outcome is stored: found set by a
+     * later attempt, it means the process stopped mid-submit (counted in `ambiguousSubmits`).
+     */
+    submitStartedAtMs?: number;
   };
   eu?: {
     /** The exact signed bytes (canonical JSON + newline), utf8. */
@@ -87,6 +92,22 @@ export interface CaseQuery {
   /** Cases opened strictly before this instant. */
   openedBeforeMs?: number;
   limit?: number;
+}
+
+/** Case counts for metrics; cheap to compute (no case documents are read). */
+export interface CaseStats {
+  /** Cases per state; states without cases are absent. */
+  byState: Partial<Record<CaseState, number>>;
+  /** Opening time of the oldest case waiting for a human (`pending_review`, `claimed`, `escalated`), if any. */
+  oldestAwaitingReviewOpenedAtMs?: number;
+}
+
+/** Outbox counts for metrics. */
+export interface OutboxStats {
+  /** Records per destination and state; absent combinations have none. */
+  byDestinationState: Array<{ destination: Destination; state: OutboxState; count: number }>;
+  /** Records whose NCMEC submit may have been received more than once (`ambiguousSubmits > 0`): reconcile by hand. */
+  ambiguous: number;
 }
 
 /**
@@ -109,6 +130,8 @@ export interface CaseStore {
   /** The case that holds item `itemKey` (content id or alert id) of a platform, if any. */
   findCaseByItem(platformId: string, itemKey: string): Promise<Case | undefined>;
   listCases(query?: CaseQuery): Promise<Case[]>;
+  /** Counts by state and the oldest case awaiting review (for metrics). */
+  caseStats(): Promise<CaseStats>;
   /** Idempotent on `decisionId`. */
   addDecision(d: ReviewDecision): Promise<void>;
   listDecisions(caseId?: string): Promise<ReviewDecision[]>;
@@ -131,6 +154,8 @@ export interface Outbox {
   /** Records in `pending`, `submitted` or `retracting` whose `nextAttemptAtMs <= nowMs`, oldest first. */
   listDue(nowMs: number, limit?: number): Promise<OutboxRecord[]>;
   listOutbox(caseId?: string): Promise<OutboxRecord[]>;
+  /** Counts by destination and state, and ambiguous submits (for metrics). */
+  outboxStats(): Promise<OutboxStats>;
 }
 
 /** Everything the reporting engine persists. */
