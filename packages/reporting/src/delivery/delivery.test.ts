@@ -215,4 +215,86 @@ describe('delivery to the local authority simulators', () => {
     expect(() => new NcmecClient({ username: 'u', password: 'p' } as never)).toThrow(/baseUrl/);
     expect(() => new EuCentreClient({} as never)).toThrow(/url/);
   });
+
+  it('stops between steps when aborted: the step in flight completes and is stored, no new one starts', async () => {
+    const store = new MemoryReportingStore();
+    const { ncmecKey } = await directReportCase(store);
+    const { runner } = wire(store);
+    const stop = new AbortController();
+    ncmecSim.faults.add({ path: '/upload', fault: { kind: 'delay', ms: 150 } });
+    const pass = runner.runDue(100, { signal: stop.signal });
+    while (ncmecSim.callsTo('/upload').length === 0) await new Promise((r) => setTimeout(r, 5));
+    stop.abort();
+    // The EU record (earlier key) was delivered first; the NCMEC one stopped after /upload.
+    expect(await pass).toMatchObject({ processed: 2, delivered: 1, retryScheduled: 1 });
+    const r = (await store.getOutbox(ncmecKey))!;
+    expect(r.state).toBe('submitted');
+    expect(r.ncmec?.files[0]?.fileId).toBeDefined();
+    expect(ncmecSim.calls.map((c) => c.path)).toEqual(['/submit', '/upload']);
+    // The next pass resumes at /fileinfo.
+    expect(await runner.runDue()).toMatchObject({ processed: 1, delivered: 1 });
+    expect(ncmecSim.calls.map((c) => c.path)).toEqual(['/submit', '/upload', '/fileinfo', '/finish']);
+  });
+
+  it('counts a submit cut off by a crash as ambiguous on restart (it may have reached NCMEC), once', async () => {
+    const path = join(dir, 'crash.db');
+    const first = new SqliteReportingStore(path);
+    const { ncmecKey } = await directReportCase(first);
+    // The submit is processed but never answered; the "process" is gone before it learns anything.
+    ncmecSim.faults.add({ path: '/submit', fault: { kind: 'hang', process: true } });
+    const stop = new AbortController();
+    const pending = wire(first).runner.deliver(ncmecKey, { signal: stop.signal });
+    while (ncmecSim.callsTo('/submit').length === 0 || ncmecSim.reports.size === 0) await new Promise((r) => setTimeout(r, 5));
+    const marked = (await first.getOutbox(ncmecKey))!;
+    expect(marked).toMatchObject({ state: 'pending', ambiguousSubmits: 0 });
+    expect(marked.ncmec?.submitStartedAtMs).toBe(clock.nowMs);
+    // Simulated crash: copy the file as it is now and continue on the copy with a fresh runner.
+    const copy = join(dir, 'crash-restart.db');
+    await (first as unknown as { db: { backup(p: string): Promise<unknown> } }).db.backup(copy);
+    const second = new SqliteReportingStore(copy);
+    const done = await wire(second).runner.deliver(ncmecKey);
+    expect(done).toMatchObject({ state: 'delivered', ambiguousSubmits: 1 });
+    expect(done.ncmec?.submitStartedAtMs).toBeUndefined();
+    const finished = [...ncmecSim.reports.values()].filter((x) => x.state === 'finished');
+    expect(finished).toHaveLength(1);
+    expect(ncmecSim.reports.size).toBe(2); // the orphan from the cut-off submit stays open: reconcile by hand
+    expect((await second.audit.list()).filter((a) => a.type === 'delivery_ambiguous').map((a) => a.data)).toEqual([
+      { reportKey: ncmecKey, destination: 'ncmec', step: 'submit', ambiguousSubmits: 1 },
+    ]);
+    expect(verifyAuditChain(await second.audit.list()).ok).toBe(true);
+    stop.abort();
+    await ncmecSim.close(); // releases the held request
+    await pending.catch(() => undefined);
+    await first.close();
+    await second.close();
+    ncmecSim = await NcmecSimulator.start();
+  });
+
+  it('counts a lost submit answer once, not again on the next attempt', async () => {
+    const store = new MemoryReportingStore();
+    const { ncmecKey } = await directReportCase(store);
+    ncmecSim.faults.add({ path: '/submit', fault: { kind: 'hang', process: true } });
+    const { runner } = wire(store, { timeoutMs: 100 });
+    const r = await runner.deliver(ncmecKey);
+    expect(r).toMatchObject({ state: 'pending', ambiguousSubmits: 1 });
+    expect(r.ncmec?.submitStartedAtMs).toBeUndefined();
+    clock.advance(r.nextAttemptAtMs - clock.nowMs);
+    expect(await runner.deliver(ncmecKey)).toMatchObject({ state: 'delivered', ambiguousSubmits: 1 });
+    expect((await store.audit.list()).some((a) => a.type === 'delivery_ambiguous')).toBe(false);
+  });
+
+  it('audits a retraction that fails for good', async () => {
+    const store = new MemoryReportingStore();
+    const { ncmecKey } = await directReportCase(store);
+    ncmecSim.faults.add({ path: '/fileinfo', fault: { kind: 'status', status: 400 } });
+    ncmecSim.faults.add({ path: '/retract', fault: { kind: 'status', status: 400 } });
+    const done = await wire(store).runner.deliver(ncmecKey);
+    expect(done).toMatchObject({ state: 'failed' });
+    expect(done.ncmec?.retractedAtMs).toBeUndefined();
+    const failures = (await store.audit.list()).filter((a) => a.type === 'report_failed').map((a) => a.data);
+    expect(failures).toEqual([
+      expect.objectContaining({ reportKey: ncmecKey, willRetract: true }),
+      expect.objectContaining({ reportKey: ncmecKey, retractFailed: true }),
+    ]);
+  });
 });

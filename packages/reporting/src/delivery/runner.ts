@@ -29,6 +29,15 @@ export interface DeliveryRunnerOptions {
   audit?: AuditLog;
 }
 
+/** Options of {@link DeliveryRunner.runDue} and {@link DeliveryRunner.deliver}. */
+export interface DeliveryRunOptions {
+  /**
+   * Stops the pass between steps: once aborted, no further step starts (the step in flight
+   * finishes and is persisted), so a shutdown never leaves a half-recorded step.
+   */
+  signal?: AbortSignal;
+}
+
 /** Counts of one {@link DeliveryRunner.runDue} pass. */
 export interface DeliverySummary {
   processed: number;
@@ -60,11 +69,12 @@ export class DeliveryRunner {
     this.audit = opts.audit ?? new AuditLog(opts.store.audit);
   }
 
-  /** Processes every due record once (sequentially). */
-  async runDue(limit = 100): Promise<DeliverySummary> {
+  /** Processes every due record once (sequentially); stops early when `options.signal` aborts. */
+  async runDue(limit = 100, options: DeliveryRunOptions = {}): Promise<DeliverySummary> {
     const summary: DeliverySummary = { processed: 0, delivered: 0, retryScheduled: 0, failed: 0, retracted: 0 };
     for (const r of await this.opts.store.listDue(this.opts.clock(), limit)) {
-      const done = await this.deliver(r.key);
+      if (options.signal?.aborted) break;
+      const done = await this.deliver(r.key, options);
       summary.processed++;
       if (done.state === 'delivered') summary.delivered++;
       else if (done.state === 'failed') {
@@ -75,12 +85,16 @@ export class DeliveryRunner {
     return summary;
   }
 
-  /** Advances one record as far as it goes now; resolves to its stored state. */
-  async deliver(key: string): Promise<OutboxRecord> {
+  /**
+   * Advances one record as far as it goes now (or until `options.signal` aborts, between
+   * steps); resolves to its stored state.
+   */
+  async deliver(key: string, options: DeliveryRunOptions = {}): Promise<OutboxRecord> {
     let record = await this.opts.store.getOutbox(key);
     if (!record) throw new ReportingInputError('not_found', `outbox record ${key} not found`);
     for (let guard = 0; guard < 1000; guard++) {
       if (!['pending', 'submitted', 'retracting'].includes(record.state)) return record;
+      if (options.signal?.aborted) return record;
       let outcome: StepOutcome;
       try {
         outcome = await this.step(record);
@@ -91,7 +105,8 @@ export class DeliveryRunner {
           record = fresh;
           continue;
         }
-        return this.onFailure(record, err);
+        // A step may have persisted a marker before failing (NCMEC submit): fail from the stored record.
+        return this.onFailure((await this.opts.store.getOutbox(key)) ?? record, err);
       }
       record = outcome.record;
       if (outcome.kind === 'stop') return record;
@@ -125,9 +140,21 @@ export class DeliveryRunner {
       return { kind: 'stop', record: saved };
     }
     if (r.state === 'pending') {
+      let cur = r;
+      if (n.submitStartedAtMs !== undefined) {
+        // A submit was sent and the process stopped before its answer was stored: NCMEC may hold
+        // an unfinished report from it. It cannot be asked (no idempotency key), so count it for
+        // an operator to reconcile, and submit again.
+        const { submitStartedAtMs: _prev, ...rest } = n;
+        cur = await this.save(r, { ambiguousSubmits: r.ambiguousSubmits + 1, ncmec: rest });
+        await this.audit.record({ atMs: now, type: 'delivery_ambiguous', actor: SYSTEM, caseId: r.caseId, data: { reportKey: r.key, destination: 'ncmec', step: 'submit', ambiguousSubmits: cur.ambiguousSubmits } });
+      }
+      // Marked before the call: a restart that finds the mark knows the outcome is unknown.
+      const marked = await this.save(cur, { ncmec: { ...cur.ncmec!, submitStartedAtMs: now } });
       const reportId = await client.submit(n.reportXml);
+      const { submitStartedAtMs: _done, ...after } = marked.ncmec!;
       // Stored before anything else happens: from now on a restart never submits again.
-      return { kind: 'continue', record: await this.save(r, { state: 'submitted', attempts: 0, ncmec: { ...n, reportId } }) };
+      return { kind: 'continue', record: await this.save(marked, { state: 'submitted', attempts: 0, ncmec: { ...after, reportId } }) };
     }
     const reportId = n.reportId;
     if (!reportId) return { kind: 'continue', record: await this.save(r, { state: 'pending' }) };
@@ -182,6 +209,11 @@ export class DeliveryRunner {
     const attempts = r.attempts + 1;
     // A submit that may have reached NCMEC: counted so an operator can reconcile a possible duplicate.
     const ambiguousSubmits = r.ambiguousSubmits + (err instanceof AmbiguousDeliveryError && r.state === 'pending' && r.destination === 'ncmec' ? 1 : 0);
+    if (r.ncmec?.submitStartedAtMs !== undefined) {
+      // The submit's outcome is known now (failed, or counted as ambiguous above): drop the mark.
+      const { submitStartedAtMs: _mark, ...ncmec } = r.ncmec;
+      r = { ...r, ncmec };
+    }
     if (retriable && attempts < this.backoff.maxAttempts) {
       return this.save(r, { attempts, ambiguousSubmits, lastError: e, nextAttemptAtMs: now + backoffDelayMs(attempts, this.backoff, this.opts.random) });
     }
@@ -193,9 +225,20 @@ export class DeliveryRunner {
       return this.deliver(retracting.key);
     }
     const failed = await this.save(r, { state: 'failed', attempts, ambiguousSubmits, lastError });
-    if (r.state !== 'retracting') {
-      await this.audit.record({ atMs: now, type: 'report_failed', actor: SYSTEM, caseId: r.caseId, data: { reportKey: r.key, destination: r.destination, code: lastError.code, ...(e.authorityCode !== undefined ? { authorityCode: e.authorityCode } : {}) } });
-    }
+    await this.audit.record({
+      atMs: now,
+      type: 'report_failed',
+      actor: SYSTEM,
+      caseId: r.caseId,
+      data: {
+        reportKey: r.key,
+        destination: r.destination,
+        code: lastError.code,
+        ...(e.authorityCode !== undefined ? { authorityCode: e.authorityCode } : {}),
+        // The retraction of an unfinished NCMEC report failed for good: NCMEC may keep it open.
+        ...(r.state === 'retracting' ? { retractFailed: true } : {}),
+      },
+    });
     return failed;
   }
 

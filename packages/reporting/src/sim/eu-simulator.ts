@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { keyIdOf } from '../keys';
 import { verifyEuReportBytes, type EuCentreReport } from '../reports/eu-report';
-import { FaultInjector, readBody, send, sleep } from './http-util';
+import { FaultInjector, heldResponse, readBody, send, sleep } from './http-util';
 
 /** One request the EU Centre simulator received. */
 export interface SimEuCall {
@@ -82,8 +82,9 @@ export class EuCentreSimulator {
     send(res, status, 'application/json', JSON.stringify(body));
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, rawRes: ServerResponse): Promise<void> {
     const call: SimEuCall = { httpStatus: 0 };
+    let res = rawRes;
     this.calls.push(call);
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const fault = this.faults.next(path);
@@ -98,6 +99,10 @@ export class EuCentreSimulator {
       return;
     }
     if (fault?.kind === 'delay') await sleep(fault.ms);
+    if (fault?.kind === 'hang') {
+      if (!fault.process) return;
+      res = heldResponse(rawRes);
+    }
     const body = await readBody(req);
     if (req.method !== 'POST' || path !== '/reports') return this.reply(res, call, 404, { error: 'not_found' });
     if (this.bearer !== undefined && req.headers.authorization !== `Bearer ${this.bearer}`) return this.reply(res, call, 401, { error: 'unauthorized' });

@@ -9,7 +9,13 @@ export type Fault =
   /** Process the request, then destroy the connection instead of answering (the client cannot know it worked). */
   | { kind: 'drop_after_processing' }
   /** Wait this long before processing (for client timeouts). */
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /**
+   * Hold the request: never answer, keep the connection open until the client gives up or the
+   * simulator closes (a delivery frozen mid-flow, e.g. to kill the client there). With
+   * `process: true` the request takes effect first (the client cannot know it did).
+   */
+  | { kind: 'hang'; process?: boolean };
 
 /** A fault rule: on the `nth` call (1-based, counted per `path` or over all paths), or on the next `times` calls. */
 export interface FaultRule {
@@ -113,6 +119,16 @@ export function formFields(contentType: string | undefined, body: Buffer): { fie
     return { fields, files: parts.filter((p) => p.filename !== undefined) };
   }
   return { fields: Object.fromEntries(new URLSearchParams(body.toString('utf8'))), files: [] };
+}
+
+/** A response whose writes are swallowed: the request stays unanswered and the connection open. */
+export function heldResponse(res: ServerResponse): ServerResponse {
+  return new Proxy(res, {
+    get(target, prop) {
+      if (prop === 'writeHead' || prop === 'setHeader' || prop === 'write' || prop === 'end') return () => target;
+      return Reflect.get(target, prop, target);
+    },
+  });
 }
 
 /** Sends a response. */

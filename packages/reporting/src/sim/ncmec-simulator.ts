@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { escapeXmlText } from '../reports/xml';
-import { FaultInjector, formFields, readBody, send, sleep } from './http-util';
+import { FaultInjector, formFields, heldResponse, readBody, send, sleep } from './http-util';
 import { FILE_DETAILS_SPEC, parseXmlDocument, REPORT_SPEC, validateElement, type XmlNode } from './xml-schema';
 
 /** Response codes the simulator answers with. */
@@ -144,6 +144,7 @@ export class NcmecSimulator {
       return;
     }
     if (fault?.kind === 'delay') await sleep(fault.ms);
+    if (fault?.kind === 'hang' && !fault.process) return;
     const body = await readBody(req);
     if (!this.authorised(req)) {
       res.setHeader('WWW-Authenticate', 'Basic realm="cybertip-sim"');
@@ -151,7 +152,7 @@ export class NcmecSimulator {
       return;
     }
     // With drop_after_processing, process fully but never answer.
-    const out = fault?.kind === 'drop_after_processing' ? this.silent(res) : res;
+    const out = fault?.kind === 'drop_after_processing' ? this.silent(res) : fault?.kind === 'hang' ? heldResponse(res) : res;
     if (req.method === 'GET' && path === '/status') return this.respond(out, call, 200, 0, 'Success');
     if (req.method !== 'POST') return this.respond(out, call, 405, SIM_NCMEC_CODES.invalidRequest, 'Method not allowed');
     switch (path) {

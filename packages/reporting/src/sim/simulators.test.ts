@@ -133,6 +133,17 @@ describe('NCMEC CyberTipline simulator', () => {
     expect(sim.reports.size).toBe(3);
     expect(sim.callsTo('/submit').map((c) => c.fault ?? 'none')).toEqual(['none', 'status', 'none', 'drop', 'drop_after_processing']);
   });
+
+  it('holds a request without answering (hang), with or without processing it, until the client gives up', async () => {
+    sim.faults.add({ path: '/submit', fault: { kind: 'hang' } });
+    const timeout = (ms: number) => ({ signal: AbortSignal.timeout(ms) });
+    await expect(fetch(`${sim.url}/submit`, { method: 'POST', headers: { Authorization: auth }, body: MINIMAL(SUMMARY + REPORTER), ...timeout(150) })).rejects.toThrow();
+    expect(sim.reports.size).toBe(0);
+    sim.faults.add({ path: '/submit', fault: { kind: 'hang', process: true } });
+    await expect(fetch(`${sim.url}/submit`, { method: 'POST', headers: { Authorization: auth }, body: MINIMAL(SUMMARY + REPORTER), ...timeout(150) })).rejects.toThrow();
+    expect(sim.reports.size).toBe(1);
+    expect(sim.callsTo('/submit').map((c) => c.fault)).toEqual(['hang', 'hang']);
+  });
 });
 
 describe('EU Centre simulator', () => {
@@ -180,5 +191,15 @@ describe('EU Centre simulator', () => {
     const incomplete = serializeEuReport(signEuReport(report, key));
     expect(await send(incomplete, 't3')).toMatchObject({ status: 422, json: { error: 'missing_fields', detail: '(j) urgency' } });
     expect(sim.accepted.size).toBe(0);
+  });
+
+  it('holds a request after accepting it (hang with process): a resend with the key gets the same receipt', async () => {
+    sim.faults.add({ fault: { kind: 'hang', process: true } });
+    const b = body();
+    await expect(
+      fetch(sim.url, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'h1' }, body: b, signal: AbortSignal.timeout(150) }),
+    ).rejects.toThrow();
+    expect(sim.accepted.size).toBe(1);
+    expect(await send(b, 'h1')).toMatchObject({ status: 200, json: { duplicate: true } });
   });
 });
