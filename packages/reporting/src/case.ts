@@ -1,5 +1,5 @@
 import { deterministicId } from './canonical';
-import type { BankRef, GroomingAlertEvent, GroomingStage, MatchEvent, ReportingEvent } from './events';
+import type { BankKind, BankRef, GroomingAlertEvent, GroomingStage, MatchEvent, ReportingEvent } from './events';
 import type { IndustryClassification, PolicyOutcome } from './policy';
 
 /**
@@ -29,6 +29,8 @@ export interface MatchRecord {
   quality: number;
   bank: BankRef;
   matchedAtMs: number;
+  /** The matched entry's own hash (hex, lowercase), when known. */
+  entryHash?: string;
 }
 
 /** A content item of a match case: one per content id, however often it matched. */
@@ -72,7 +74,18 @@ export type ReviewerRole = 'reviewer' | 'admin';
  * Holds no personal data.
  */
 export type DetectorRef =
-  | { kind: 'bank'; bankName: string; bankSource: string; entryId: string; listVersion: string; algorithm: string }
+  | {
+      kind: 'bank';
+      bankName: string;
+      bankSource: string;
+      entryId: string;
+      listVersion: string;
+      algorithm: string;
+      /** Kind of the bank (absent in records written before it was kept). */
+      bankKind?: BankKind;
+      /** The entry's own hash (hex, lowercase), when known (see {@link entryHashOf}). */
+      entryHash?: string;
+    }
   | { kind: 'grooming'; stage: GroomingStage };
 
 /** A case: related detections for one uploader account or one conversation within a window. */
@@ -153,7 +166,18 @@ function matchRecord(e: MatchEvent): MatchRecord {
     quality: e.quality,
     bank: { ...e.bank },
     matchedAtMs: e.matchedAtMs,
+    ...(e.entryHash ? { entryHash: e.entryHash.toLowerCase() } : {}),
   };
+}
+
+/**
+ * The matched entry's own hash (lowercase hex): the one the matcher reported, else the query
+ * hash when the distance is 0 (exact cryptographic matches and identical perceptual hashes have
+ * equal hashes); undefined when it cannot be known.
+ */
+export function entryHashOf(m: Pick<MatchRecord, 'entryHash' | 'distance' | 'queryHash'>): string | undefined {
+  if (m.entryHash) return m.entryHash.toLowerCase();
+  return m.distance === 0 ? m.queryHash.toLowerCase() : undefined;
 }
 
 function itemFromEvent(ev: ReportingEvent): CaseItem {
@@ -177,6 +201,7 @@ export function detectorsOf(items: readonly CaseItem[]): DetectorRef[] {
       continue;
     }
     for (const m of item.matches) {
+      const entryHash = entryHashOf(m);
       const d: DetectorRef = {
         kind: 'bank',
         bankName: m.bank.name,
@@ -184,6 +209,8 @@ export function detectorsOf(items: readonly CaseItem[]): DetectorRef[] {
         entryId: m.bank.entryId,
         listVersion: m.bank.listVersion,
         algorithm: m.algorithm,
+        bankKind: m.bank.kind,
+        ...(entryHash ? { entryHash } : {}),
       };
       out.set(`b|${d.bankName}|${d.entryId}|${d.algorithm}`, d);
     }

@@ -124,6 +124,8 @@ export function decideComplaint(
             reasonCode: 'complaint_upheld',
             action: 'none' as const,
             actorId: decision.actor.id,
+            ...(d.bankKind ? { bankKind: d.bankKind } : {}),
+            ...(d.entryHash ? { entryHash: d.entryHash } : {}),
           }));
   return {
     complaint: {

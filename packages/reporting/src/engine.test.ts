@@ -1,7 +1,8 @@
 import { alert, BRIDGE_SHA256, FakeClock, match, policy, provider, signingKey, T0, WEE_PDQ } from './__fixtures__/fixtures';
 import { verifyAuditChain } from './audit';
 import { ReportingEngine } from './engine';
-import { parsePolicyConfig } from './policy';
+import { evaluatePolicy, parsePolicyConfig } from './policy';
+import { openCase } from './case';
 import { addMonthsUtc, parseRetentionConfig } from './retention';
 import { MemoryReportingStore } from './store/memory';
 import { transparencyReport } from './transparency';
@@ -183,5 +184,72 @@ describe('ReportingEngine', () => {
     expect(() => parseRetentionConfig({ months: 0 })).toThrow();
     expect(() => parseRetentionConfig({ months: 1.5 })).toThrow();
     expect(parseRetentionConfig({ months: 6 })).toEqual({ months: 6 });
+  });
+
+  describe('one matcher result with several matches (ingestMatches)', () => {
+    const pdq = (over = {}) => match({ matchId: 'g-pdq', contentId: 'c-group', distance: 9, entryHash: WEE_PDQ, ...over });
+    const exactMatch = (over = {}) =>
+      match({ matchId: 'g-sha', contentId: 'c-group', algorithm: 'sha256', distance: 0, queryHash: BRIDGE_SHA256, bank: { name: 'eu-indicators', kind: 'block', source: 'eu_centre', entryId: 'e-9', listVersion: 'v1', verified: true }, ...over });
+
+    it('decides policy on all matches together, whatever their order', async () => {
+      for (const order of [[pdq(), exactMatch()], [exactMatch(), pdq()]]) {
+        const { engine, store } = setup();
+        const r = await engine.ingestMatches(order);
+        expect(r).toMatchObject({ outcome: 'opened', state: 'confirmed' });
+        const c = (await store.getCase(r.caseId))!;
+        expect(c.items).toHaveLength(1);
+        expect(c.items[0]!.type === 'match' && c.items[0]!.matches.map((m) => m.matchId).sort()).toEqual(['g-pdq', 'g-sha']);
+        expect(c.policy).toMatchObject({ action: 'report', ruleId: 'exact-verified' });
+        expect((await store.audit.list()).filter((a) => a.type === 'match_received')).toHaveLength(2);
+        // A replay of the same result is a duplicate of the same case.
+        expect(await engine.ingestMatches(order)).toMatchObject({ caseId: r.caseId, outcome: 'duplicate' });
+        expect(await store.listCases()).toHaveLength(1);
+      }
+    });
+
+    it('refuses an empty group and a group that mixes contents', async () => {
+      const { engine } = setup();
+      await expect(engine.ingestMatches([])).rejects.toMatchObject({ code: 'invalid_event' });
+      await expect(engine.ingestMatches([pdq(), exactMatch({ contentId: 'other' })])).rejects.toMatchObject({ code: 'invalid_event' });
+    });
+
+    it('carries the bank kind and the entry hash into feedback and detectors', async () => {
+      const { engine } = setup();
+      const r = await engine.ingestMatches([pdq({ matchId: 'g-1' }), match({ matchId: 'g-2', contentId: 'c-group', algorithm: 'md5', distance: 0, queryHash: 'ABCDEF0123456789ABCDEF0123456789', bank: { name: 'platform-list', kind: 'review', source: 'platform', entryId: 'p-1', listVersion: '3' } })]);
+      expect(r.state).toBe('pending_review');
+      await engine.review(r.caseId, { type: 'claim', actor: admin });
+      const { feedback, case: c } = await engine.review(r.caseId, { type: 'false_positive', actor: admin, reasonCode: 'benign_collision', action: 'disable_entry' });
+      expect(feedback.map((f) => [f.entryId, f.bankKind, f.entryHash, f.vote, f.action])).toEqual([
+        ['e-1', 'block', WEE_PDQ, 'down', 'disable_entry'],
+        // An exact match without an entry hash: the entry's hash is the query hash (lowercased).
+        ['p-1', 'review', 'abcdef0123456789abcdef0123456789', 'down', 'disable_entry'],
+      ]);
+      expect(c.detectors.find((d) => d.kind === 'bank' && d.entryId === 'e-1')).toMatchObject({ bankKind: 'block', entryHash: WEE_PDQ });
+    });
+
+    it('leaves the entry hash out when it cannot be known (near match from a matcher without entryHash)', async () => {
+      const { engine } = setup();
+      const r = await engine.ingestMatch(match({ distance: 7 }));
+      await engine.review(r.caseId, { type: 'claim', actor: reviewer });
+      const { feedback } = await engine.review(r.caseId, { type: 'confirm', actor: reviewer });
+      expect(feedback).toHaveLength(1);
+      expect(feedback[0]!.entryHash).toBeUndefined();
+      expect(feedback[0]).toMatchObject({ vote: 'up', bankKind: 'block' });
+    });
+  });
+
+  it('queues the reports of a confirmed case on replay when the process stopped before queueing them', async () => {
+    const { engine, store } = setup();
+    const ev = match({ algorithm: 'sha256', distance: 0, queryHash: BRIDGE_SHA256 });
+    // The case was saved as confirmed, then the process died: no policy record, no outbox.
+    const c = openCase({ type: 'match', event: ev }, T0);
+    await store.saveCase({ ...c, state: 'confirmed', policy: evaluatePolicy(c.items, policy(), T0), category: 'known_material' }, 0);
+    expect(await engine.ingestMatch(ev)).toMatchObject({ caseId: c.caseId, outcome: 'duplicate', state: 'confirmed' });
+    expect((await store.listOutbox(c.caseId)).map((o) => o.destination).sort()).toEqual(['eu_centre', 'ncmec']);
+    const types = (await store.audit.list()).map((a) => a.type);
+    expect(types.indexOf('policy_outcome')).toBeLessThan(types.indexOf('report_queued'));
+    // A second replay changes nothing.
+    await engine.ingestMatch(ev);
+    expect(await store.listOutbox(c.caseId)).toHaveLength(2);
   });
 });

@@ -93,24 +93,62 @@ export class ReportingEngine {
    * @throws ReportingInputError `invalid_event`
    */
   ingestMatch(value: unknown): Promise<IngestResult> {
-    return this.ingest({ type: 'match', event: parseMatchEvent(value) });
+    return this.ingest([{ type: 'match', event: parseMatchEvent(value) }]);
+  }
+
+  /**
+   * Ingests every match of one content at once (e.g. all entries one matcher result hit), so
+   * policy sees them together: the case and its policy outcome do not depend on the order in
+   * which the matches are listed. All events must share platform, content and uploader; the
+   * case id derives from the first one (keep the order stable for replays).
+   * @throws ReportingInputError `invalid_event` (also for an empty or mixed group)
+   */
+  async ingestMatches(values: readonly unknown[]): Promise<IngestResult> {
+    if (values.length === 0) throw new ReportingInputError('invalid_event', 'a match group needs at least one match');
+    const events = values.map((v) => ({ type: 'match' as const, event: parseMatchEvent(v) }));
+    const first = events[0]!.event;
+    if (events.some(({ event: e }) => e.platformId !== first.platformId || e.contentId !== first.contentId || e.uploaderAccountId !== first.uploaderAccountId)) {
+      throw new ReportingInputError('invalid_event', 'a match group must be about one content of one uploader on one platform');
+    }
+    return this.ingest(events);
   }
 
   /** Ingests a grooming alert (validated); grouped per conversation. Grooming always goes to review. */
   ingestAlert(value: unknown): Promise<IngestResult> {
-    return this.ingest({ type: 'grooming', event: parseGroomingAlertEvent(value) });
+    return this.ingest([{ type: 'grooming', event: parseGroomingAlertEvent(value) }]);
   }
 
-  private ingest(ev: ReportingEvent): Promise<IngestResult> {
+  private openWith(evs: readonly ReportingEvent[], now: number): Case {
+    let c = openCase(evs[0]!, now, this.opts.caseWindowMs ?? DEFAULT_CASE_WINDOW_MS);
+    for (const ev of evs.slice(1)) c = mergeEvent(c, ev, now).case;
+    return c;
+  }
+
+  private mergeAll(c: Case, evs: readonly ReportingEvent[], now: number): { case: Case; duplicate: boolean; newItem: boolean; perEvent: boolean[] } {
+    let cur = c;
+    let newItem = false;
+    const perEvent: boolean[] = [];
+    for (const ev of evs) {
+      const m = mergeEvent(cur, ev, now);
+      cur = m.case;
+      newItem ||= m.newItem;
+      perEvent.push(m.duplicate);
+    }
+    return { case: cur, duplicate: perEvent.every(Boolean), newItem, perEvent };
+  }
+
+  /** `evs` share one item key and subject (see {@link ReportingEngine.ingestMatches}). */
+  private ingest(evs: readonly ReportingEvent[]): Promise<IngestResult> {
+    const ev = evs[0]!;
     return this.retrying(async () => {
       const now = this.now();
       const platformId = ev.event.platformId;
       let target = await this.opts.store.findCaseByItem(platformId, itemKeyOf(ev));
       if (target?.state === 'purged') target = undefined;
-      if (target?.state === 'dropped' && !mergeEvent(target, ev, now).duplicate) {
+      if (target?.state === 'dropped' && !this.mergeAll(target, evs, now).duplicate) {
         // Nobody looked at a dropped case: a new match of the same content that policy would not
         // drop (e.g. an exact hit after a low-quality one) must not vanish into it.
-        const probe = openCase(ev, now, this.opts.caseWindowMs ?? DEFAULT_CASE_WINDOW_MS);
+        const probe = this.openWith(evs, now);
         if (evaluatePolicy(probe.items, this.opts.policy, now).action !== 'drop') target = undefined;
       }
       if (!target) {
@@ -119,22 +157,23 @@ export class ReportingEngine {
       }
       const receivedType = ev.type === 'match' ? 'match_received' : 'alert_received';
       if (!target) {
-        const fresh = openCase(ev, now, this.opts.caseWindowMs ?? DEFAULT_CASE_WINDOW_MS);
+        const fresh = this.openWith(evs, now);
         const existing = await this.opts.store.getCase(fresh.caseId);
         if (existing) {
           // Replay of the event that opened a case: same deterministic id.
-          await this.audit.record({ atMs: now, type: receivedType, actor: SYSTEM, caseId: existing.caseId, data: { eventId: eventIdOf(ev), duplicate: true } });
+          for (const e of evs) await this.audit.record({ atMs: now, type: receivedType, actor: SYSTEM, caseId: existing.caseId, data: { eventId: eventIdOf(e), duplicate: true } });
+          await this.finishInterruptedDirectReport(existing, now);
           return { caseId: existing.caseId, outcome: 'duplicate', state: existing.state };
         }
         const decided = this.applyPolicy(fresh, now);
         const saved = await this.opts.store.saveCase(decided, 0);
-        await this.audit.record({ atMs: now, type: receivedType, actor: SYSTEM, caseId: saved.caseId, data: { eventId: eventIdOf(ev), duplicate: false } });
+        for (const e of evs) await this.audit.record({ atMs: now, type: receivedType, actor: SYSTEM, caseId: saved.caseId, data: { eventId: eventIdOf(e), duplicate: false } });
         await this.audit.record({ atMs: now, type: 'case_opened', actor: SYSTEM, caseId: saved.caseId, data: { kind: saved.kind } });
         await this.recordPolicy(saved, now);
         if (saved.state === 'confirmed') await this.queueReports(saved.caseId);
         return { caseId: saved.caseId, outcome: 'opened', state: saved.state };
       }
-      const merged = mergeEvent(target, ev, now);
+      const merged = this.mergeAll(target, evs, now);
       let next = merged.case;
       const reevaluate = !merged.duplicate && (next.state === 'pending_review' || next.state === 'escalated' || next.state === 'claimed');
       if (reevaluate) {
@@ -142,16 +181,32 @@ export class ReportingEngine {
         next = { ...next, policy, urgent: next.urgent || policy.urgent };
       }
       const saved = await this.opts.store.saveCase(next, target.version);
-      await this.audit.record({
-        atMs: now,
-        type: receivedType,
-        actor: SYSTEM,
-        caseId: saved.caseId,
-        data: { eventId: eventIdOf(ev), duplicate: merged.duplicate, newItem: merged.newItem },
-      });
+      for (const [i, e] of evs.entries()) {
+        await this.audit.record({
+          atMs: now,
+          type: receivedType,
+          actor: SYSTEM,
+          caseId: saved.caseId,
+          data: { eventId: eventIdOf(e), duplicate: merged.perEvent[i]!, newItem: merged.newItem },
+        });
+      }
       if (reevaluate) await this.recordPolicy(saved, now);
+      if (merged.duplicate) await this.finishInterruptedDirectReport(saved, now);
       return { caseId: saved.caseId, outcome: merged.duplicate ? 'duplicate' : 'merged', state: saved.state };
     });
+  }
+
+  /**
+   * A case that policy confirmed for direct reporting but that has no queued report: the process
+   * stopped between saving the case and queueing (the replayed event brought us back here).
+   * Records the policy outcome again (it is the reason to report) and queues the reports. Cases
+   * confirmed by a reviewer are left alone: they are reported only with a recorded decision.
+   */
+  private async finishInterruptedDirectReport(c: Case, now: number): Promise<void> {
+    if (c.state !== 'confirmed' || c.policy?.action !== 'report') return;
+    if ((await this.opts.store.listOutbox(c.caseId)).length > 0) return;
+    await this.recordPolicy(c, now);
+    await this.queueReports(c.caseId);
   }
 
   private applyPolicy(c: Case, now: number): Case {

@@ -54,6 +54,12 @@ export const matchEventSchema = z.object({
   matchedAtMs: ms,
   /** Where the platform keeps the bytes (never fetched by this library unless a MediaSource is wired). */
   mediaUri: z.string().min(1).max(2048).optional(),
+  /**
+   * The matched entry's own hash (hex), when the matcher sent it (MatchFound v2 `entryHash`);
+   * differs from `queryHash` for perceptual near matches. Carried into feedback so the list
+   * supplier can find the entry.
+   */
+  entryHash: hex.optional(),
 });
 /** See {@link matchEventSchema}. */
 export type MatchEvent = z.infer<typeof matchEventSchema>;

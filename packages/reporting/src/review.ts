@@ -1,5 +1,6 @@
 import { deterministicId } from './canonical';
-import { defaultCategory, type Case, type DetectorRef, type ReportCategory, type ReviewerRole } from './case';
+import { defaultCategory, entryHashOf, type Case, type DetectorRef, type ReportCategory, type ReviewerRole } from './case';
+import type { BankKind } from './events';
 import { ConflictError, ReportingInputError } from './errors';
 import type { IndustryClassification } from './policy';
 
@@ -76,6 +77,10 @@ export interface FeedbackRecord {
   action: FalsePositiveAction;
   allowListProposal?: { algorithm: string; hash: string };
   actorId: string;
+  /** Kind of the entry's bank (absent in records written before it was kept). */
+  bankKind?: BankKind;
+  /** The entry's own hash (lowercase hex) when known (see `entryHashOf`). */
+  entryHash?: string;
 }
 
 /** Outcome of {@link applyReview}. */
@@ -116,6 +121,7 @@ function feedbackFor(c: Case, actor: Actor, nowMs: number, vote: 'up' | 'down', 
       const key = `${m.bank.name}|${m.bank.entryId}|${m.algorithm}`;
       if (seen.has(key)) continue;
       seen.add(key);
+      const entryHash = entryHashOf(m);
       out.push({
         feedbackId: deterministicId('fb', [c.caseId, key, vote]),
         caseId: c.caseId,
@@ -131,6 +137,8 @@ function feedbackFor(c: Case, actor: Actor, nowMs: number, vote: 'up' | 'down', 
         action,
         ...(action === 'propose_allow' ? { allowListProposal: { algorithm: m.algorithm, hash: m.queryHash } } : {}),
         actorId: actor.id,
+        bankKind: m.bank.kind,
+        ...(entryHash ? { entryHash } : {}),
       });
     }
   }
