@@ -10,7 +10,7 @@ function chain(n: number): AuditRecord[] {
     const entry: AuditEntry = {
       atMs: 1_700_000_000_000 + i,
       type: TYPES[i % TYPES.length]!,
-      actor: { kind: i % 3 ? 'system' : 'reviewer', id: i % 3 ? 'reporter' : `rev:${i}` },
+      actor: i % 7 === 5 ? { kind: 'platform', id: 'plat-1' } : { kind: i % 3 ? 'system' : 'reviewer', id: i % 3 ? 'reporter' : `rev:${i}` },
       data: { i, rule: `rule-${i % 3}`, nested: { ok: i % 2 === 0, list: [1, 'two', null] } },
       ...(i % 4 === 3 ? {} : { caseId: `case_${i % 5}` }),
     };

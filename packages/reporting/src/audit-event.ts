@@ -19,7 +19,7 @@ export interface AuditEventRecord {
   hash: string;
 }
 
-const ACTOR_KINDS: readonly AuditActor['kind'][] = ['system', 'reviewer', 'admin', 'user'];
+const ACTOR_KINDS: readonly AuditActor['kind'][] = ['system', 'reviewer', 'admin', 'user', 'platform'];
 
 /**
  * The record id of sequence `seq` in chain `chainId`: `<chainId>/<seq>`. Derived, not random, so

@@ -34,7 +34,8 @@ export type AuditValue = string | number | boolean | null | AuditValue[] | { [ke
 
 /** Who caused an audited event. */
 export interface AuditActor {
-  kind: 'system' | 'reviewer' | 'admin' | 'user';
+  /** `platform`: a platform's system calling the reporter (e.g. forwarding a complaint). */
+  kind: 'system' | 'reviewer' | 'admin' | 'user' | 'platform';
   id: string;
 }
 
