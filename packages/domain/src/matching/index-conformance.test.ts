@@ -207,6 +207,34 @@ describe('PdqIndex conformance (every implementation equals brute force)', () =>
     h.check(flipBits(center, 20, rand), 100);
   });
 
+  it('bulk build from pieces across storage chunks (2^16 entries each), then grows', () => {
+    const rand = mulberry32(8);
+    const n = 140_000;
+    const words = new Uint32Array(n * 8);
+    for (let i = 0; i < words.length; i++) words[i] = rand();
+    // Pieces of odd sizes that do not line up with chunk boundaries.
+    const pieces: Uint32Array[] = [];
+    for (let at = 0; at < words.length; ) {
+      const len = Math.min(words.length - at, 8 * (1 + (rand() % 50_000)));
+      pieces.push(words.subarray(at, at + len));
+      at += len;
+    }
+    const mihIndex = MihPdqIndex.fromWords(pieces, n, { deltaLimit: 64 });
+    const brute = new BruteForcePdqIndex();
+    for (let i = 0; i < n; i++) expect(brute.add(words.subarray(i * 8, i * 8 + 8))).toBe(i);
+    for (let i = 0; i < 300; i++) {
+      const h = randomHash(rand);
+      expect(mihIndex.add(h)).toBe(brute.add(h));
+    }
+    expect(mihIndex.size).toBe(n + 300);
+    for (let i = 0; i < 60; i++) {
+      const base = (i * 2311) % (n + 300);
+      const q = flipBits(i < n ? words.subarray(base * 8, base * 8 + 8) : randomHash(rand), i % 34, rand);
+      expect(mihIndex.search(q, 31)).toEqual(brute.search(q, 31));
+    }
+    expect(() => MihPdqIndex.fromWords(words.subarray(0, 80), 11)).toThrow(expect.objectContaining({ code: 'pdq_hex_invalid' }));
+  });
+
   it('rejects bad radii and bad hashes with codes', () => {
     for (const impl of IMPLS) {
       const index = impl.make();

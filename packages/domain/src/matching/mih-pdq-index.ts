@@ -91,6 +91,11 @@ function substring(h: Uint32Array, base: number, bitOffset: number, width: numbe
   return (key & ((1 << width) - 1)) >>> 0;
 }
 
+/** Entries per hash storage chunk (2^16 × 32 bytes = 2 MiB): growth never copies the whole store. */
+const CHUNK_BITS = 16;
+const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
+const CHUNK_WORDS = (1 << CHUNK_BITS) * PDQ_WORDS;
+
 /**
  * Scratch buffers of a search. The search runs in phases with independent memory loads in
  * tight loops, so the CPU overlaps many cache misses: (1) bucket bounds for every probe key,
@@ -182,7 +187,8 @@ function gatherIds(sc: Scratch, ids: Uint32Array, n: number): void {
  *   query probes each table with every key within `s_t` bits of its substring, with radii from
  *   {@link mihRadii} so that no hash within the radius can be missed. Candidates are verified
  *   by popcount over 8 words, so results are exact for every radius 0..256.
- * - Storage is typed arrays only: 8 `Uint32` words per id, a liveness byte, a dedupe stamp
+ * - Storage is typed arrays only: 8 `Uint32` words per id (in 2 MiB chunks, so growth copies
+ *   nothing big), a liveness byte, a dedupe stamp
  *   (generation-stamped `Uint32Array`, no `Set`), and per table a CSR pair (bucket offsets
  *   indexed directly by the substring value, then ids).
  * - Changes never rebuild the world: adds go to a delta scanned linearly, removes clear the
@@ -194,7 +200,8 @@ function gatherIds(sc: Scratch, ids: Uint32Array, n: number): void {
  * Searches are synchronous and not re-entrant (one shared stamp array).
  */
 export class MihPdqIndex implements PdqIndex {
-  private hashes: Uint32Array = new Uint32Array(0);
+  /** Hash words in chunks of 2^16 entries (the first chunk grows until full). */
+  private chunks: Uint32Array[] = [];
   private live: Uint8Array = new Uint8Array(0);
   private stamps: Uint32Array = new Uint32Array(0);
   private generation = 0;
@@ -228,14 +235,27 @@ export class MihPdqIndex implements PdqIndex {
   }
 
   /**
-   * Builds an index from `count` hashes stored as 8 words each in `words` (ids `0..count-1` in
-   * order) and compacts it synchronously. Storage is sized exactly to `count`.
+   * Builds an index from `count` hashes, 8 words each (ids `0..count-1` in order), and compacts
+   * it synchronously. `source` is one array, or pieces in order (e.g. slices read from a file
+   * one at a time, so the whole input never sits in memory next to the index).
+   * @throws InvalidInputError `pdq_hex_invalid` when the source holds fewer than `count` hashes.
    */
-  static fromWords(words: Uint32Array, count: number, options: MihPdqIndexOptions = {}): MihPdqIndex {
-    if (words.length < count * PDQ_WORDS) throw new InvalidInputError('pdq_hex_invalid', 'words shorter than count * 8');
+  static fromWords(source: Uint32Array | Iterable<Uint32Array>, count: number, options: MihPdqIndexOptions = {}): MihPdqIndex {
     const index = new MihPdqIndex(options);
     index.reserve(count);
-    index.hashes.set(words.subarray(0, count * PDQ_WORDS));
+    let id = 0;
+    for (const piece of source instanceof Uint32Array ? [source] : source) {
+      for (let w = 0; w + PDQ_WORDS <= piece.length && id < count; ) {
+        const ci = id >>> CHUNK_BITS;
+        const at = (id & CHUNK_MASK) * PDQ_WORDS;
+        const n = Math.min(count - id, (CHUNK_WORDS - at) / PDQ_WORDS, (piece.length - w) / PDQ_WORDS) | 0;
+        index.chunks[ci].set(piece.subarray(w, w + n * PDQ_WORDS), at);
+        w += n * PDQ_WORDS;
+        id += n;
+      }
+      if (id >= count) break;
+    }
+    if (id < count) throw new InvalidInputError('pdq_hex_invalid', 'source holds fewer than count hashes');
     index.live.fill(1, 0, count);
     index.high = count;
     index.liveCount = count;
@@ -249,12 +269,21 @@ export class MihPdqIndex implements PdqIndex {
     return this.liveCount;
   }
 
-  /** Pre-allocates storage for ids `0..capacity-1`, so a known bank size is stored without slack. */
+  /**
+   * Pre-allocates storage for ids `0..capacity-1`. Hash words live in 2 MiB chunks, so growing
+   * never copies them; only the per-id flag and stamp arrays (5 bytes per id) are reallocated.
+   */
   reserve(capacity: number): void {
     if (this.live.length >= capacity) return;
-    const h = new Uint32Array(capacity * PDQ_WORDS);
-    h.set(this.hashes);
-    this.hashes = h;
+    const chunksNeeded = Math.ceil(capacity / (1 << CHUNK_BITS));
+    if (this.chunks.length === 0) this.chunks.push(new Uint32Array(0));
+    const firstWords = chunksNeeded > 1 ? CHUNK_WORDS : Math.min(CHUNK_WORDS, capacity * PDQ_WORDS);
+    if (this.chunks[0].length < firstWords) {
+      const c = new Uint32Array(firstWords);
+      c.set(this.chunks[0]);
+      this.chunks[0] = c;
+    }
+    while (this.chunks.length < chunksNeeded) this.chunks.push(new Uint32Array(CHUNK_WORDS));
     const l = new Uint8Array(capacity);
     l.set(this.live);
     this.live = l;
@@ -270,9 +299,9 @@ export class MihPdqIndex implements PdqIndex {
       id = this.freeIds.pop() as number;
     } else {
       id = this.high++;
-      if (id >= this.live.length) this.reserve(Math.max(16, Math.ceil(this.live.length * 1.5)));
+      if (id >= this.live.length) this.reserve(Math.max(16, Math.ceil(this.live.length * 1.25)));
     }
-    this.hashes.set(w, id * PDQ_WORDS);
+    this.chunks[id >>> CHUNK_BITS].set(w, (id & CHUNK_MASK) * PDQ_WORDS);
     this.live[id] = 1;
     this.liveCount++;
     const clock = ++this.clock;
@@ -350,7 +379,7 @@ export class MihPdqIndex implements PdqIndex {
       tombstones: this.pendingCount,
       widths: this.layout ? [...this.layout.widths] : [],
       tableBytes,
-      entryBytes: this.hashes.byteLength + this.live.byteLength + this.stamps.byteLength,
+      entryBytes: this.chunks.reduce((a, c) => a + c.byteLength, 0) + this.live.byteLength + this.stamps.byteLength,
       compacting: this.job !== null,
     };
   }
@@ -360,7 +389,7 @@ export class MihPdqIndex implements PdqIndex {
     assertRadius(radius);
     const q = toPdqWords(query);
     const q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3], q4 = q[4], q5 = q[5], q6 = q[6], q7 = q[7];
-    const h = this.hashes;
+    const chunks = this.chunks;
     const live = this.live;
     const stamps = this.stamps;
     if (this.generation >= 0xfffffffe) {
@@ -388,7 +417,8 @@ export class MihPdqIndex implements PdqIndex {
     const cand = sc.cand;
     for (let i = 0, nc = sc.nCand; i < nc; i++) {
       const id = cand[i];
-      const b = id << 3;
+      const h = chunks[id >>> CHUNK_BITS];
+      const b = (id & CHUNK_MASK) << 3;
       const d =
         popcount32(h[b] ^ q0) + popcount32(h[b + 1] ^ q1) + popcount32(h[b + 2] ^ q2) + popcount32(h[b + 3] ^ q3) +
         popcount32(h[b + 4] ^ q4) + popcount32(h[b + 5] ^ q5) + popcount32(h[b + 6] ^ q6) + popcount32(h[b + 7] ^ q7);
@@ -400,7 +430,8 @@ export class MihPdqIndex implements PdqIndex {
     const dIds = this.deltaIds;
     for (let i = 0; i < this.deltaCount; i++) {
       const id = dIds[i];
-      const b = id << 3;
+      const h = chunks[id >>> CHUNK_BITS];
+      const b = (id & CHUNK_MASK) << 3;
       const d =
         popcount32(h[b] ^ q0) + popcount32(h[b + 1] ^ q1) + popcount32(h[b + 2] ^ q2) + popcount32(h[b + 3] ^ q3) +
         popcount32(h[b + 4] ^ q4) + popcount32(h[b + 5] ^ q5) + popcount32(h[b + 6] ^ q6) + popcount32(h[b + 7] ^ q7);
@@ -478,7 +509,7 @@ export class MihPdqIndex implements PdqIndex {
   private stepJob(job: Job, budget: number): number {
     const width = job.layout.widths[job.table];
     const bitOffset = job.layout.bitOffsets[job.table];
-    const h = this.hashes;
+    const chunks = this.chunks;
     const snap = job.snap;
     if (job.offsets === null) {
       job.offsets = new Uint32Array((1 << width) + 1);
@@ -490,7 +521,7 @@ export class MihPdqIndex implements PdqIndex {
     const spent = Math.max(1, end - job.cursor);
     if (job.phase === 0) {
       for (let id = job.cursor; id < end; id++) {
-        if (snap[id] === 1) off[substring(h, id << 3, bitOffset, width) + 1]++;
+        if (snap[id] === 1) off[substring(chunks[id >>> CHUNK_BITS], (id & CHUNK_MASK) << 3, bitOffset, width) + 1]++;
       }
       job.cursor = end;
       if (end < job.high) return spent;
@@ -502,7 +533,7 @@ export class MihPdqIndex implements PdqIndex {
     }
     const ids = job.ids as Uint32Array;
     for (let id = job.cursor; id < end; id++) {
-      if (snap[id] === 1) ids[off[substring(h, id << 3, bitOffset, width)]++] = id;
+      if (snap[id] === 1) ids[off[substring(chunks[id >>> CHUNK_BITS], (id & CHUNK_MASK) << 3, bitOffset, width)]++] = id;
     }
     job.cursor = end;
     if (end < job.high) return spent;
