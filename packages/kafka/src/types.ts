@@ -303,6 +303,12 @@ export interface ReaderOptions<V> {
    * other errors are retried with backoff and then fail the reader.
    */
   handle: (message: ConsumedMessage<V>) => Promise<void> | void;
+  /**
+   * Read only these partitions (e.g. the input partitions just assigned, when their state lives
+   * in a co-partitioned changelog). Default: all. `caughtUp()` then waits for these only.
+   * @throws RangeError (from `reader()`) when a partition does not exist.
+   */
+  partitions?: readonly number[];
   /** Retry policy for handler errors. */
   retry?: RetryOptions;
   /** Called when the reader fails for good (after retries, or on a client error). */
@@ -310,8 +316,8 @@ export interface ReaderOptions<V> {
 }
 
 /**
- * Reads every partition of one topic from the beginning, without a consumer group offset, then
- * keeps tailing it. Why: state that lives in a topic (bank entries on a compacted topic, a
+ * Reads every partition of one topic (or the chosen ones) from the beginning, without a consumer
+ * group offset, then keeps tailing it. Why: state that lives in a topic (bank entries on a compacted topic, a
  * grooming changelog) is rebuilt by replaying it, and readiness waits for `caughtUp()`.
  */
 export interface Reader {

@@ -504,6 +504,15 @@ export function conformanceSuite(harness: ConformanceHarness): void {
       await waitFor(() => tombstones.messages.some((m) => m.key === 'k1'), 'a tombstone delivered to a consumer', W);
       expect(tombstones.messages.every((m) => m.value === null && m.key !== null)).toBe(true);
 
+      const onlyOne: Array<ConsumedMessage<Item>> = [];
+      const partitionReader = await t.reader({ binding, partitions: [1], handle: (m) => void onlyOne.push(m) });
+      await partitionReader.caughtUp();
+      const expectedOnOne = ['k1', 'k2', 'k3', 'k4', 'k5'].filter((k) => partitionForKey(k, 3) === 1);
+      expect(onlyOne.length).toBeGreaterThan(0);
+      expect(onlyOne.every((m) => m.partition === 1)).toBe(true);
+      expect(new Set(onlyOne.map((m) => m.key))).toEqual(new Set(expectedOnOne));
+      await expect(t.reader({ binding, partitions: [7], handle: () => undefined })).rejects.toThrow(RangeError);
+
       const empty = await env.topic(2, { cleanupPolicy: 'compact' });
       const emptyReader = await t.reader({ binding: itemBinding(empty), handle: () => undefined });
       await emptyReader.caughtUp();

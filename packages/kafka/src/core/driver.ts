@@ -82,9 +82,9 @@ export interface ConsumerSession {
   stop(): Promise<void>;
 }
 
-/** Reads all partitions of a topic from the beginning, without committing. */
+/** Reads all partitions of a topic (or the given ones) from the beginning, without committing. */
 export interface ReaderSession {
-  start(topic: string, process: ProcessFn, onCrash: (error: Error) => void): Promise<void>;
+  start(topic: string, process: ProcessFn, onCrash: (error: Error) => void, partitions?: readonly number[]): Promise<void>;
   stop(): Promise<void>;
 }
 

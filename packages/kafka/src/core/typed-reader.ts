@@ -14,6 +14,7 @@ export class TypedReader<V> implements Reader {
   private readonly retry: ResolvedRetryOptions;
   private readonly session: ReaderSession;
   private readonly targets = new Map<number, number>();
+  private wanted: Set<number> | undefined;
   private handled = 0;
   private caught = false;
   private failed: Error | undefined;
@@ -36,11 +37,20 @@ export class TypedReader<V> implements Reader {
   /** Snapshots the end offsets, then starts reading. */
   async start(): Promise<void> {
     const topic = this.options.binding.topic;
-    for (const o of await this.ctx.admin.listOffsets(topic)) {
+    const offsets = await this.ctx.admin.listOffsets(topic);
+    const wanted = this.options.partitions;
+    if (wanted) {
+      for (const p of wanted) {
+        if (!offsets.some((o) => o.partition === p)) throw new RangeError(`partition ${p} does not exist in ${topic}`);
+      }
+      this.wanted = new Set(wanted);
+    }
+    for (const o of offsets) {
+      if (this.wanted && !this.wanted.has(o.partition)) continue;
       if (Number(o.high) > Number(o.low)) this.targets.set(o.partition, Number(o.high));
     }
     this.checkCaughtUp();
-    await this.session.start(topic, (m, c) => this.process(m, c), (err) => this.fail(err));
+    await this.session.start(topic, (m, c) => this.process(m, c), (err) => this.fail(err), wanted);
   }
 
   caughtUp(): Promise<void> {
@@ -64,6 +74,7 @@ export class TypedReader<V> implements Reader {
 
   private async process(raw: RawMessage, control: MessageControl): Promise<ProcessResult> {
     const topic = raw.topic;
+    if (this.wanted && !this.wanted.has(raw.partition)) return 'done';
     for (let attempt = 1; ; attempt++) {
       try {
         const value = raw.value === null ? null : await this.ctx.codec.decode(this.options.binding, raw.value);

@@ -370,15 +370,17 @@ class InProcessReaderSession implements ReaderSession {
 
   constructor(private readonly broker: InProcessBroker, private readonly stopTimeoutMs: number) {}
 
-  async start(topic: string, process: ProcessFn, onCrash: (error: Error) => void): Promise<void> {
+  async start(topic: string, process: ProcessFn, onCrash: (error: Error) => void, only?: readonly number[]): Promise<void> {
     const count = this.broker.partitionCount(topic);
+    const partitions = only ? [...only] : Array.from({ length: count }, (_, p) => p);
     const positions = Array.from({ length: count }, (_, p) => this.broker.watermarks(topic, p).low);
     this.running = true;
     this.loop = (async () => {
       try {
         while (this.running) {
           let progressed = false;
-          for (let partition = 0; partition < count && this.running; partition++) {
+          for (const partition of partitions) {
+            if (!this.running) break;
             if (!this.broker.hasTopic(topic)) return;
             for (const r of this.broker.read(topic, partition, positions[partition], MAX_BATCH)) {
               if (!this.running) break;

@@ -472,7 +472,8 @@ class KafkaReaderSession implements ReaderSession {
 
   constructor(private readonly kafka: Kafka, private readonly options: { heartbeatIntervalMs: number; stopTimeoutMs: number }, private readonly driver: KafkaDriverOptions) {}
 
-  async start(topic: string, process: ProcessFn, onCrash: (error: Error) => void): Promise<void> {
+  async start(topic: string, process: ProcessFn, onCrash: (error: Error) => void, only?: readonly number[]): Promise<void> {
+    const wanted = only ? new Set(only) : undefined;
     const consumer = this.kafka.consumer({
       groupId: `${this.driver.clientId}.reader.${randomUUID()}`,
       heartbeatInterval: this.options.heartbeatIntervalMs,
@@ -483,6 +484,13 @@ class KafkaReaderSession implements ReaderSession {
     consumer.on(consumer.events.CRASH, (event) => {
       if (!event.payload.restart && !this.stopped) onCrash(wrapKafkaError(event.payload.error, 'read', topic));
     });
+    if (wanted) {
+      // The throw-away group assigns every partition to this one member; stop fetching the others.
+      consumer.on(consumer.events.GROUP_JOIN, (event) => {
+        const unwanted = flatten(event.payload.memberAssignment).filter((tp) => !wanted.has(tp.partition));
+        if (unwanted.length > 0) consumer.pause([{ topic, partitions: unwanted.map((tp) => tp.partition) }]);
+      });
+    }
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -490,6 +498,7 @@ class KafkaReaderSession implements ReaderSession {
         autoCommit: false,
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          if (wanted && !wanted.has(batch.partition)) return; // fetched before the pause below took effect
           for (const message of batch.messages) {
             if (this.stopped || !isRunning() || isStale()) break;
             const result = await process(toRaw(batch, message), { heartbeat, signal: this.abort.signal });
