@@ -243,6 +243,7 @@ export class MihPdqIndex implements PdqIndex {
   static fromWords(source: Uint32Array | Iterable<Uint32Array>, count: number, options: MihPdqIndexOptions = {}): MihPdqIndex {
     const index = new MihPdqIndex(options);
     index.reserve(count);
+    if (count > 0) index.ensureChunk(count - 1);
     let id = 0;
     for (const piece of source instanceof Uint32Array ? [source] : source) {
       for (let w = 0; w + PDQ_WORDS <= piece.length && id < count; ) {
@@ -270,25 +271,31 @@ export class MihPdqIndex implements PdqIndex {
   }
 
   /**
-   * Pre-allocates storage for ids `0..capacity-1`. Hash words live in 2 MiB chunks, so growing
-   * never copies them; only the per-id flag and stamp arrays (5 bytes per id) are reallocated.
+   * Pre-allocates the per-id arrays for ids `0..capacity-1` (liveness byte and dedupe stamp,
+   * 5 bytes per id). Hash words live in 2 MiB chunks allocated as ids reach them, so growing
+   * never copies them.
    */
   reserve(capacity: number): void {
     if (this.live.length >= capacity) return;
-    const chunksNeeded = Math.ceil(capacity / (1 << CHUNK_BITS));
-    if (this.chunks.length === 0) this.chunks.push(new Uint32Array(0));
-    const firstWords = chunksNeeded > 1 ? CHUNK_WORDS : Math.min(CHUNK_WORDS, capacity * PDQ_WORDS);
-    if (this.chunks[0].length < firstWords) {
-      const c = new Uint32Array(firstWords);
-      c.set(this.chunks[0]);
-      this.chunks[0] = c;
-    }
-    while (this.chunks.length < chunksNeeded) this.chunks.push(new Uint32Array(CHUNK_WORDS));
     const l = new Uint8Array(capacity);
     l.set(this.live);
     this.live = l;
     this.stamps = new Uint32Array(capacity);
     this.generation = 0;
+  }
+
+  /** Makes sure the chunk holding `id` exists and is large enough (the first chunk grows by doubling). */
+  private ensureChunk(id: number): void {
+    const ci = id >>> CHUNK_BITS;
+    const chunks = this.chunks;
+    if (chunks.length === 0) chunks.push(new Uint32Array(0));
+    const need0 = ci > 0 ? CHUNK_WORDS : Math.min(CHUNK_WORDS, Math.max((id + 1) * PDQ_WORDS, chunks[0].length * 2, 16 * PDQ_WORDS));
+    if (chunks[0].length < (ci > 0 ? CHUNK_WORDS : (id + 1) * PDQ_WORDS)) {
+      const c = new Uint32Array(need0);
+      c.set(chunks[0]);
+      chunks[0] = c;
+    }
+    while (chunks.length <= ci) chunks.push(new Uint32Array(CHUNK_WORDS));
   }
 
   /** @inheritDoc */
@@ -301,6 +308,7 @@ export class MihPdqIndex implements PdqIndex {
       id = this.high++;
       if (id >= this.live.length) this.reserve(Math.max(16, Math.ceil(this.live.length * 1.25)));
     }
+    this.ensureChunk(id);
     this.chunks[id >>> CHUNK_BITS].set(w, (id & CHUNK_MASK) * PDQ_WORDS);
     this.live[id] = 1;
     this.liveCount++;
