@@ -470,10 +470,11 @@ export class MihPdqIndex implements PdqIndex {
     const n = this.liveCount;
     const before = this.sizeAtLayout;
     if (n === before || !((n > factor * before && n > 1024) || (n * factor < before && before > 1024))) return false;
-    if (this.staleCheckedAt === n) return this.staleAnswer;
+    // The cost model is evaluated at most once per 1/16 change in size (not on every add).
+    if (this.staleCheckedAt >= 0 && Math.abs(n - this.staleCheckedAt) * 16 <= this.staleCheckedAt) return this.staleAnswer;
     const want = chooseMihLayout(n, { designRadius: this.options.designRadius, maxWidth: this.options.maxWidth });
     this.staleCheckedAt = n;
-    this.staleAnswer = want.widths.join() !== this.layout.widths.join();
+    this.staleAnswer = want.widths.join() !== (this.layout as MihLayout).widths.join();
     return this.staleAnswer;
   }
 
@@ -564,6 +565,7 @@ export class MihPdqIndex implements PdqIndex {
       this.layout = job.layout;
       this.radiiCache = new Map();
       this.sizeAtLayout = job.liveCount;
+      this.staleCheckedAt = -1;
     }
     // Every table now holds every id live at job.startClock: drop those from the delta.
     let keep = 0;
