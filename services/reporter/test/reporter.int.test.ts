@@ -1,0 +1,227 @@
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { createTransport, type Transport } from '@safeguard/kafka';
+import { verifyAuditEventRecords, verifyEuReportBytes } from '@safeguard/reporting';
+import { EuCentreSimulator, NcmecSimulator } from '@safeguard/reporting/sim';
+import { renameTopic, topics } from '@safeguard/schemas';
+import { ServiceRuntime } from '@safeguard/service-runtime';
+import { decodeConfluentWithPythonAvro, decodeManyWithPythonAvro, integrationEnv, kcatConsume, parseConfluentFrame, uniqueName, waitFor } from '@safeguard/testkit';
+import { hashApiKey, reporterConfigSchema } from '../src/config';
+import { startReporter, type ReporterService } from '../src/service';
+import { apiKeysEnv, groomingAlert, KEYS, matchFound, pdqMatch, WEE_PDQ, workspace, type Workspace } from './helpers';
+
+jest.setTimeout(180_000);
+
+const ROOT = resolve(__dirname, '../../..');
+const CLI = join(ROOT, 'packages/cli/bin/safeguard.js');
+
+/** Runs the `safeguard` command; resolves with its exit code and output. */
+function safeguard(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (err += String(d)));
+    child.on('close', (code) => done({ code: code ?? 1, out, err }));
+  });
+}
+
+/** Bigints (Avro longs from Python) as numbers. */
+function numbers<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x))) as T;
+}
+
+describe('reporter against the real broker and schema registry', () => {
+  let ws: Workspace;
+  let ncmec: NcmecSimulator;
+  let eu: EuCentreSimulator;
+  let runtime: ServiceRuntime;
+  let service: ReporterService;
+  let prefix: string;
+  let platform: Transport;
+
+  beforeEach(async () => {
+    const env = integrationEnv();
+    ws = workspace();
+    ncmec = await NcmecSimulator.start();
+    eu = await EuCentreSimulator.start({ publicKeys: [ws.publicKey] });
+    prefix = `${uniqueName('reporter')}.`;
+    const config = reporterConfigSchema.parse({
+      KAFKA_BROKERS: env.brokersCsv,
+      SCHEMA_REGISTRY_URL: env.registryUrl,
+      SAFEGUARD_TOPIC_PREFIX: prefix,
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'warn',
+      REPORTER_HTTP_PORT: '0',
+      REPORTER_API_KEYS: apiKeysEnv(hashApiKey),
+      REPORTER_STORE_PATH: ws.storePath,
+      REPORTER_POLICY_FILE: ws.policyFile,
+      REPORTER_PROVIDER_FILE: ws.providerFile,
+      REPORTER_SIGNING_KEY_FILE: ws.keyFile,
+      REPORTER_NCMEC_URL: ncmec.url,
+      REPORTER_NCMEC_USERNAME: ncmec.credentials.username,
+      REPORTER_NCMEC_PASSWORD: ncmec.credentials.password,
+      REPORTER_EU_CENTRE_URL: eu.url,
+      REPORTER_VERIFIED_SOURCES: 'eu_centre',
+      REPORTER_MEDIA_ROOT: ws.mediaRoot,
+      REPORTER_DELIVERY_INTERVAL_MS: '200',
+      REPORTER_RELAY_INTERVAL_MS: '200',
+    });
+    runtime = await ServiceRuntime.start({ service: 'reporter', common: config.common });
+    service = await startReporter(config, runtime);
+    platform = createTransport({ kind: 'kafka', brokers: env.brokers, clientId: 'reporter-test', schemaRegistryUrl: env.registryUrl });
+  });
+
+  afterEach(async () => {
+    await runtime.stop();
+    const names = (await platform.admin().listTopics()).filter((t) => t.startsWith(prefix));
+    await platform.admin().deleteTopics(names);
+    await platform.close();
+    await ncmec.close();
+    await eu.close();
+    ws.remove();
+  });
+
+  const api = async (method: string, path: string, key: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> & { case?: { caseId: string; kind: string } } }> => {
+    const res = await fetch(`http://127.0.0.1:${service.httpPort}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? JSON.parse(text) : {} };
+  };
+
+  it('from match events and a grooming alert to delivered reports: policy reports the exact match, review decides the rest; events and audit read back by kcat + Apache Avro', async () => {
+    const exact = matchFound({ mediaUri: ws.mediaUri });
+    const near = pdqMatch({ mediaUri: ws.mediaUri });
+    const alert = groomingAlert();
+    const producer = platform.producer();
+    await producer.send(renameTopic(topics.contentMatched, `${prefix}${topics.contentMatched.topic}`), [{ value: exact }, { value: near }]);
+    await producer.send(renameTopic(topics.conversationFlagged, `${prefix}${topics.conversationFlagged.topic}`), [{ value: alert }]);
+
+    // Policy reports the exact verified match with no human in between.
+    await waitFor(() => [...ncmec.reports.values()].some((r) => r.state === 'finished'), { description: 'the direct report at NCMEC', timeoutMs: 60_000 });
+
+    // The PDQ case and the grooming case wait for review; a reviewer claims, reads and confirms each.
+    const reviewed: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const claimed = await waitFor(async () => {
+        const r = await api('POST', '/v1/cases/claim-next', KEYS.reviewer, {});
+        return r.status === 200 ? r.json.case! : undefined;
+      }, { description: 'a case to claim', timeoutMs: 60_000 });
+      const read = await api('GET', `/v1/cases/${claimed.caseId}`, KEYS.reviewer);
+      expect(read.status).toBe(200);
+      expect(JSON.stringify(read.json)).not.toMatch(/"text"|"content"\s*:/);
+      const decided = await api('POST', `/v1/cases/${claimed.caseId}/decision`, KEYS.reviewer, { outcome: 'confirm' });
+      expect(decided.status).toBe(200);
+      reviewed.push(claimed.kind);
+    }
+    expect(reviewed.sort()).toEqual(['grooming', 'match']);
+
+    await waitFor(() => [...ncmec.reports.values()].filter((r) => r.state === 'finished').length === 3 && eu.accepted.size === 3, { description: 'three reports at each authority', timeoutMs: 60_000 });
+    // Exactly once each: one submit per incident, every report finished.
+    expect(ncmec.reports.size).toBe(3);
+    expect(ncmec.callsTo('/submit')).toHaveLength(3);
+    expect(ncmec.callsTo('/finish')).toHaveLength(3);
+    for (const accepted of eu.accepted.values()) {
+      expect(verifyEuReportBytes(accepted.body, ws.publicKey, accepted.report.signature!.keyId)).toMatchObject({ ok: true });
+    }
+    expect([...eu.accepted.values()].map((a) => a.report.category).sort()).toEqual(['known_material', 'new_material', 'solicitation']);
+
+    // Read the events back with an independent client (kcat) and decode them with Apache's Python Avro.
+    const registry = integrationEnv().registryUrl;
+    const reported = await kcatConsume({ topic: `${prefix}${topics.caseReported.topic}`, count: 6, timeoutMs: 60_000 });
+    const reports = await Promise.all(reported.map(async (r) => (await decodeConfluentWithPythonAvro(r.value!, registry)).value as { reportId: string; destination: string; status: string }));
+    expect(new Set(reports.map((r) => r.reportId)).size).toBe(6);
+    expect(reports.every((r) => r.status === 'DELIVERED')).toBe(true);
+    expect(reports.filter((r) => r.destination === 'NCMEC')).toHaveLength(3);
+
+    const [decisionRecord, second] = await kcatConsume({ topic: `${prefix}${topics.caseDecided.topic}`, count: 2 });
+    for (const rec of [decisionRecord!, second!]) {
+      expect((await decodeConfluentWithPythonAvro(rec.value!, registry)).value).toMatchObject({ outcome: 'CONFIRMED', reviewerId: 'rev-1', reviewerRole: 'REVIEWER' });
+    }
+    const [fb] = await kcatConsume({ topic: `${prefix}${topics.indicatorFeedback.topic}`, count: 1 });
+    expect(fb!.key?.toString('utf8')).toBe('platform-review/p-7');
+    expect((await decodeConfluentWithPythonAvro(fb!.value!, registry)).value).toMatchObject({ vote: 'UP', entryId: 'p-7', hashValue: WEE_PDQ, action: null });
+
+    // The audit topic: one partition, exactly the store's chain, verified from Python-decoded records.
+    await service.relay.drain();
+    const chain = await service.store.audit.list();
+    const auditTopic = `${prefix}${topics.auditRecorded.topic}`;
+    const raw = await kcatConsume({ topic: auditTopic, count: chain.length });
+    expect(new Set(raw.map((r) => r.partition))).toEqual(new Set([0]));
+    const first = await decodeConfluentWithPythonAvro(raw[0]!.value!, registry);
+    const decoded = numbers(await decodeManyWithPythonAvro(first.schema, raw.map((r) => parseConfluentFrame(r.value!).body)));
+    expect(verifyAuditEventRecords(decoded, { chainId: 'reporter', expectedHead: { seq: chain.at(-1)!.seq, hash: chain.at(-1)!.hash } })).toMatchObject({ ok: true, count: chain.length });
+    // Every queued report follows a recorded policy outcome (report) or a confirm of its case.
+    for (const q of chain.filter((r) => r.type === 'report_queued')) {
+      const justified = chain.slice(0, q.seq).some((r) => r.caseId === q.caseId && ((r.type === 'policy_outcome' && r.data.action === 'report') || (r.type === 'review_decision' && r.data.decision === 'confirm')));
+      expect({ seq: q.seq, justified }).toEqual({ seq: q.seq, justified: true });
+    }
+
+    // The CLI verifies the topic, and reads transparency figures from the running service's store file.
+    const env = integrationEnv();
+    const verified = await safeguard(['audit', 'verify', '--topic', auditTopic, '--brokers', env.brokersCsv, '--registry', env.registryUrl]);
+    expect({ code: verified.code, err: verified.err }).toEqual({ code: 0, err: '' });
+    expect(JSON.parse(verified.out)).toMatchObject({ ok: true, count: expect.any(Number) });
+    expect(JSON.parse(verified.out).count).toBeGreaterThanOrEqual(chain.length);
+    const today = new Date().toISOString().slice(0, 10);
+    const t = await safeguard(['transparency', '--from', today, '--to', today, '--store', ws.storePath]);
+    expect(t.code).toBe(0);
+    expect(JSON.parse(t.out)).toMatchObject({ reviewOutcomes: { confirm: 2, false_positive: 0, escalate: 0 }, reports: { byDestination: { ncmec: 3, eu_centre: 3 } } });
+  });
+
+  it('audit verify --topic detects an altered, a dropped and a reordered record on real topics', async () => {
+    await platform.producer().send(renameTopic(topics.conversationFlagged, `${prefix}${topics.conversationFlagged.topic}`), [{ value: groomingAlert() }]);
+    const claimed = await waitFor(async () => {
+      const r = await api('POST', '/v1/cases/claim-next', KEYS.reviewer, {});
+      return r.status === 200 ? r.json.case! : undefined;
+    }, { description: 'the grooming case', timeoutMs: 60_000 });
+    await api('POST', `/v1/cases/${claimed.caseId}/decision`, KEYS.reviewer, { outcome: 'false_positive', reasonCode: 'ordinary_conversation' });
+    await service.relay.drain();
+    const env = integrationEnv();
+    const auditTopic = `${prefix}${topics.auditRecorded.topic}`;
+    const chain = await service.store.audit.list();
+    const raw = await kcatConsume({ topic: auditTopic, count: chain.length });
+    const events = numbers(await Promise.all(raw.map(async (r) => (await decodeConfluentWithPythonAvro(r.value!, env.registryUrl)).value))) as Array<Record<string, unknown>>;
+    expect(events).toHaveLength(chain.length);
+
+    const binding = topics.auditRecorded;
+    const variants: Array<[string, Array<Record<string, unknown>>, string]> = [
+      ['altered', events.map((e, i) => (i === 3 ? { ...e, detailsJson: String(e.detailsJson).replace('"', '"x') } : e)), 'hash_mismatch'],
+      ['dropped', events.filter((_, i) => i !== 2), 'sequence_gap'],
+      ['reordered', [events[0]!, events[2]!, events[1]!, ...events.slice(3)], 'sequence_gap'],
+    ];
+    for (const [name, records, reason] of variants) {
+      const topic = `${prefix}tampered-${name}`;
+      await platform.admin().ensureTopics([{ topic, partitions: 1 }]);
+      await platform.producer().send(renameTopic(binding, topic), records.map((value) => ({ value: value as never })));
+      const r = await safeguard(['audit', 'verify', '--topic', topic, '--brokers', env.brokersCsv, '--registry', env.registryUrl]);
+      expect({ name, code: r.code }).toEqual({ name, code: 1 });
+      expect(JSON.parse(r.out)).toMatchObject({ ok: false, reason });
+    }
+    // Dropping the newest record is caught with the signed head from the API.
+    const head = await api('GET', '/v1/audit/head', KEYS.admin);
+    expect(head.status).toBe(200);
+    const { writeFileSync } = await import('node:fs');
+    const headFile = join(ws.dir, 'head.json');
+    writeFileSync(headFile, JSON.stringify(head.json.head));
+    const pubFile = join(ws.dir, 'signing.pub.pem');
+    writeFileSync(pubFile, ws.publicKey.export({ type: 'spki', format: 'pem' }));
+    await service.relay.drain();
+    // The topic keeps growing after the head was signed (this very call was audited after it): still intact.
+    const intact = await safeguard(['audit', 'verify', '--topic', auditTopic, '--head', headFile, '--public-key', pubFile, '--brokers', env.brokersCsv, '--registry', env.registryUrl]);
+    expect({ code: intact.code, out: JSON.parse(intact.out) }).toMatchObject({ code: 0, out: { ok: true } });
+    const headSeq = (head.json.head as { seq: number }).seq;
+    const truncatedTopic = `${prefix}tampered-truncated`;
+    await platform.admin().ensureTopics([{ topic: truncatedTopic, partitions: 1 }]);
+    const upToHead = (await kcatConsume({ topic: auditTopic, count: headSeq + 1 })).map((r) => r.value!);
+    const asEvents = numbers(await Promise.all(upToHead.map(async (v) => (await decodeConfluentWithPythonAvro(v, env.registryUrl)).value))) as Array<Record<string, unknown>>;
+    await platform.producer().send(renameTopic(binding, truncatedTopic), asEvents.slice(0, -1).map((value) => ({ value: value as never })));
+    const truncated = await safeguard(['audit', 'verify', '--topic', truncatedTopic, '--head', headFile, '--public-key', pubFile, '--brokers', env.brokersCsv, '--registry', env.registryUrl]);
+    expect(truncated.code).toBe(1);
+    expect(JSON.parse(truncated.out)).toMatchObject({ ok: false, reason: 'head_mismatch' });
+  });
+});
