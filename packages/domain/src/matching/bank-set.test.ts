@@ -35,7 +35,7 @@ describe('BankSet', () => {
     const r = set.match([{ algorithm: 'pdq', value: q, quality: 90 }]);
     expect(r.decision).toBe('block');
     expect(r.matches).toEqual([
-      { bank: 'eu', kind: 'block', source: 'eu_centre', entryId: 'e1', labels: ['a1'], listVersion: 'v1', algorithm: 'pdq', distance: 31, threshold: 31, queryIndex: 0, queryHash: q, queryQuality: 90 },
+      { bank: 'eu', kind: 'block', source: 'eu_centre', entryId: 'e1', labels: ['a1'], listVersion: 'v1', algorithm: 'pdq', distance: 31, threshold: 31, queryIndex: 0, queryHash: q, queryQuality: 90, entryHash: pdqA },
     ]);
     expect(set.match([{ algorithm: 'pdq', value: near(pdqA, 32) }]).decision).toBe('none');
     const r2 = set.match([{ algorithm: 'md5', value: md5 }, { algorithm: 'pdq', value: pdqB }]);

@@ -50,6 +50,8 @@ export interface MatchDetail {
   readonly queryHash: string;
   /** Its PDQ quality, when given. */
   readonly queryQuality?: number;
+  /** The matched entry's own hash, lowercase hex (differs from `queryHash` for PDQ near matches). */
+  readonly entryHash: string;
 }
 
 /** Why a match was not reported (stable codes, usable as metric labels). */
@@ -434,6 +436,7 @@ export class BankSet {
             queryIndex,
             queryHash: hex,
             ...(q.quality === undefined ? {} : { queryQuality: q.quality }),
+            entryHash: e.hashHex,
           };
           found.push(d);
           entryOf.set(d, e);
