@@ -98,7 +98,8 @@ describe('HasherHandler', () => {
     expect(await value(metrics.hashSeconds, { algorithm: 'pdq' }, '_count')).toBe(1);
     expect(await value(metrics.hashSeconds, { algorithm: 'crypto' }, '_count')).toBe(1);
     expect(await value(metrics.hashSeconds, { algorithm: 'video' }, '_count')).toBe(0);
-    expect(await value(metrics.fetchSeconds, { scheme: 'file', outcome: 'ok' }, '_count')).toBe(1);
+    expect(await value(metrics.fetchSeconds, { scheme: 'file' }, '_count')).toBe(1);
+    expect(await value(metrics.fetchFailures, { scheme: 'file', reason: 'fetch_not_found' })).toBe(0);
     expect(await value(metrics.inputBytes, { source: 'file' }, '_sum')).toBe(16);
     expect(await value(metrics.hashed, { media_type: 'jpeg' })).toBe(1);
     expect(await value(metrics.poolBusySeconds, {})).toBeCloseTo(0.021);
@@ -114,7 +115,7 @@ describe('HasherHandler', () => {
     expect(refused).toHaveBeenCalledTimes(1);
   });
 
-  it('passes fetch errors on, counted by scheme and outcome, and frees the slot', async () => {
+  it('passes fetch errors on, counted by scheme and reason, and frees the slot', async () => {
     const pool = new FakePool(1, new Error('unused'));
     const h = handler(pool, async () => {
       throw new FetchRefusedError('fetch_not_found', 'HTTP 404');
@@ -123,7 +124,8 @@ describe('HasherHandler', () => {
     expect((err as FetchRefusedError).code).toBe('fetch_not_found');
     expect(err).toBeInstanceOf(InvalidInputError);
     expect(pool.inFlight).toBe(0);
-    expect(await value(metrics.fetchSeconds, { scheme: 'https', outcome: 'fetch_not_found' }, '_count')).toBe(1);
+    expect(await value(metrics.fetchSeconds, { scheme: 'https' }, '_count')).toBe(1);
+    expect(await value(metrics.fetchFailures, { scheme: 'https', reason: 'fetch_not_found' })).toBe(1);
   });
 
   it('turns a media refusal into InvalidInputError with the library code', async () => {

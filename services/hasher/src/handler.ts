@@ -86,10 +86,11 @@ export class HasherHandler {
     const end = this.deps.metrics.fetchSeconds.startTimer({ scheme });
     try {
       const fetched = await this.deps.fetchMedia(media);
-      end({ outcome: 'ok' });
+      end();
       return fetched;
     } catch (err) {
-      end({ outcome: isSafeguardError(err) && /^[a-z][a-z0-9_]*$/.test(err.code) ? err.code : 'unexpected_error' });
+      end();
+      this.deps.metrics.fetchFailures.inc({ scheme, reason: isSafeguardError(err) && /^[a-z][a-z0-9_]*$/.test(err.code) ? err.code : 'unexpected_error' });
       throw err;
     }
   }

@@ -16,8 +16,13 @@ export interface HasherMetrics {
   decodeFailures: Counter<'reason'>;
   /** Size of the media handed to the pool, bytes, by source (inline, file, http, https). */
   inputBytes: Histogram<'source'>;
-  /** Fetch duration by scheme (inline, file, http, https, other) and outcome (`ok` or the fetch error code). */
-  fetchSeconds: Histogram<'scheme' | 'outcome'>;
+  /** Fetch duration by scheme (inline, file, http, https, other), failed fetches included. */
+  fetchSeconds: Histogram<'scheme'>;
+  /**
+   * Failed fetches by scheme and reason (the fetch error code). A counter, not a histogram label:
+   * scheme × reason × buckets would exceed 100 series per pod.
+   */
+  fetchFailures: Counter<'scheme' | 'reason'>;
   /** Media hashed, by detected type (jpeg, png, webp, gif, tiff, avif, video). */
   hashed: Counter<'media_type'>;
   /** Worker busy time, seconds; rate() / threads is the pool's utilisation over any window. */
@@ -67,9 +72,15 @@ export function createHasherMetrics(registry: Registry, poolStats: () => PoolSta
     }),
     fetchSeconds: new Histogram({
       name: 'safeguard_hasher_fetch_seconds',
-      help: 'Media fetch duration by scheme and outcome (ok or the fetch error code).',
-      labelNames: ['scheme', 'outcome'],
+      help: 'Media fetch duration by scheme, seconds (failed fetches included; their reasons are in safeguard_hasher_fetch_failures_total).',
+      labelNames: ['scheme'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    fetchFailures: new Counter({
+      name: 'safeguard_hasher_fetch_failures_total',
+      help: 'Failed media fetches by scheme and reason (fetch error code).',
+      labelNames: ['scheme', 'reason'],
       registers: [registry],
     }),
     hashed: new Counter({

@@ -128,8 +128,8 @@ describe('hasher service (in-process transport)', () => {
     expect(service.hasherVersion).toMatch(/^safeguard-hasher\/\d+\.\d+\.\d+ sharp\/\S+ libvips\/\S+ pdq-exact$/);
     expect(deadLetters()).toEqual([]);
     const metrics = await runtime.registry.metrics();
-    expect(metricValue(metrics, 'safeguard_hasher_fetch_seconds_count', { scheme: 'http', outcome: 'ok' })).toBe(6);
-    expect(metricValue(metrics, 'safeguard_hasher_fetch_seconds_count', { scheme: 'inline', outcome: 'ok' })).toBe(6);
+    expect(metricValue(metrics, 'safeguard_hasher_fetch_seconds_count', { scheme: 'http' })).toBe(6);
+    expect(metricValue(metrics, 'safeguard_hasher_fetch_seconds_count', { scheme: 'inline' })).toBe(6);
     expect(metricValue(metrics, 'safeguard_hasher_hash_seconds_count', { algorithm: 'pdq' })).toBe(18);
     expect(metricValue(metrics, 'safeguard_hasher_hash_seconds_count', { algorithm: 'crypto' })).toBe(18);
     expect(metricValue(metrics, 'safeguard_hasher_media_hashed_total', { media_type: 'jpeg' })).toBe(18);
@@ -176,8 +176,8 @@ describe('hasher service (in-process transport)', () => {
     const metrics = await runtime.registry.metrics();
     expect(metricValue(metrics, 'safeguard_hasher_decode_failures_total', { reason: 'decode_failed' })).toBe(1);
     expect(metricValue(metrics, 'safeguard_hasher_decode_failures_total', { reason: 'media_dimensions_exceeded' })).toBe(1);
-    expect(metricValue(metrics, 'safeguard_hasher_fetch_seconds_count', { scheme: 'file', outcome: 'fetch_refused' })).toBe(2);
-    expect(metricValue(metrics, 'safeguard_hasher_fetch_seconds_count', { scheme: 'http', outcome: 'fetch_refused' })).toBe(2);
+    expect(metricValue(metrics, 'safeguard_hasher_fetch_failures_total', { scheme: 'file', reason: 'fetch_refused' })).toBe(2);
+    expect(metricValue(metrics, 'safeguard_hasher_fetch_failures_total', { scheme: 'http', reason: 'fetch_refused' })).toBe(2);
   });
 
   it('survives a stream of decompression bombs and truncated files', async () => {
