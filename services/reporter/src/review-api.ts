@@ -196,7 +196,7 @@ export function buildReviewApi(options: ReviewApiOptions): FastifyInstance {
   app.addHook('onResponse', async (request, reply) => {
     const route = routeOf(request);
     metrics.apiRequests.inc({ route, status: String(reply.statusCode) });
-    if (request.startedAt !== undefined) metrics.apiRequestSeconds.observe({ route }, Number(process.hrtime.bigint() - request.startedAt) / 1e9);
+    if (request.startedAt !== undefined) metrics.apiRequestSeconds.observe(Number(process.hrtime.bigint() - request.startedAt) / 1e9);
   });
 
   app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number }, request, reply) => {

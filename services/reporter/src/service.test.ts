@@ -290,6 +290,11 @@ describe('reporter service (in-process transport, local authority simulators)', 
       ['reviewer', 'rev-1', 'POST /v1/cases/:caseId/decision', 400, null],
       ['reviewer', 'rev-1', 'GET /v1/cases', 200, null],
     ]);
+    // Requests by route in the counter; the latency histogram has no route label (series bound).
+    const text = await runtime.registry.metrics();
+    expect(text).toMatch(/^safeguard_reporter_api_requests_total\{route="GET \/v1\/cases",status="401",service="reporter"\} 2$/m);
+    expect(text).toMatch(/^safeguard_reporter_api_request_seconds_count\{service="reporter"\} [1-9]\d*$/m);
+    expect(text).not.toMatch(/safeguard_reporter_api_request_seconds_bucket\{[^}]*route=/);
   });
 
   it('takes complaints from the platform; an admin upholds one (reversal, down-vote) and rejects another', async () => {
