@@ -243,6 +243,19 @@ describe('GroomingHandler', () => {
     expect(order.slice(0, 2)).toEqual(['contacts', 'state']);
   });
 
+  it('still publishes the alert of a message whose partition was revoked meanwhile, but keeps no state for it', async () => {
+    let owned = true;
+    const h = harness({ ownsPartition: () => owned });
+    const all = inputs(conversation);
+    for (const m of all.slice(0, ALERT_MESSAGE_INDEX)) await h.handler.handle(m);
+    const written = h.states.length;
+    owned = false;
+    await h.handler.handle(all[ALERT_MESSAGE_INDEX]!);
+    expect(h.alerts).toHaveLength(1);
+    expect(h.states).toHaveLength(written + 1); // the state with the pending alert, no second write
+    expect(h.store.get('platform-test/conv-1')!.lastOffset).toBe(ALERT_MESSAGE_INDEX - 1);
+  });
+
   it('uses the second half alone without an alert (the fixture needs the restored first half)', async () => {
     const h = harness();
     for (const m of inputs(conversation).slice(SECOND_HALF_START)) await h.handler.handle(m);

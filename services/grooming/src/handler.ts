@@ -45,6 +45,12 @@ export interface GroomingDependencies {
   /** Written into every alert. */
   detectorVersion: string;
   metrics: GroomingMetrics;
+  /**
+   * Whether this replica still owns an input partition. A message whose partition was revoked
+   * while it was handled still publishes its alert, but its state is not kept in memory and not
+   * written a second time (the new owner restored it). Default: always.
+   */
+  ownsPartition?: (partition: number) => boolean;
   /** Clock, epoch ms. */
   now?: () => number;
   /** Logger for state resets (ids only, never text). */
@@ -90,9 +96,11 @@ export function toRecordValue(entry: ConversationEntry, pendingAlert: GroomingAl
  */
 export class GroomingHandler {
   private readonly now: () => number;
+  private readonly owns: (partition: number) => boolean;
 
   constructor(private readonly deps: GroomingDependencies) {
     this.now = deps.now ?? Date.now;
+    this.owns = deps.ownsPartition ?? (() => true);
   }
 
   /** Handles one message; resolves with its outcome once every output is acknowledged. */
@@ -151,7 +159,7 @@ export class GroomingHandler {
         pendingAlert: alert,
       };
       await this.deps.writeStates([{ key, partition: message.partition, value: toRecordValue(next, alert) }]);
-      store.set(next);
+      if (this.owns(message.partition)) store.set(next);
       metrics.stateBytes.observe(next.stateBytes.length);
       if (result.analysed) metrics.score.observe(result.score);
       await this.flushPending(next);
@@ -173,6 +181,7 @@ export class GroomingHandler {
     await this.deps.publishAlert(alert);
     this.deps.metrics.alerts.inc({ stage: alert.stage.toLowerCase() });
     entry.pendingAlert = null;
+    if (!this.owns(entry.partition)) return;
     await this.deps.writeStates([{ key: entry.key, partition: entry.partition, value: toRecordValue(entry, null) }]);
   }
 

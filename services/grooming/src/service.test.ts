@@ -1,5 +1,15 @@
+import { SafeguardError } from '@safeguard/domain';
 import { ConversationAnalyzer } from '@safeguard/grooming';
-import { createTransport, InProcessBroker, partitionForKey, type ConsumedMessage, type InProcessTransport, type TopicBinding } from '@safeguard/kafka';
+import {
+  createTransport,
+  InProcessBroker,
+  partitionForKey,
+  type ConsumedMessage,
+  type InProcessTransport,
+  type Producer,
+  type TopicBinding,
+  type Transport,
+} from '@safeguard/kafka';
 import { createMetricsRegistry, type Registry } from '@safeguard/observability';
 import { topics, type ChatMessage, type ConversationState, type GroomingAlert } from '@safeguard/schemas';
 import { ServiceRuntime } from '@safeguard/service-runtime';
@@ -61,11 +71,11 @@ describe('grooming service (in-process transport)', () => {
     for (const i of instances) await i.runtime.stop();
   });
 
-  async function start(env: Record<string, string> = {}): Promise<Instance> {
+  async function start(env: Record<string, string> = {}, wrap: (t: InProcessTransport) => Transport = (t) => t): Promise<Instance> {
     const config = groomingConfigSchema.parse({ SAFEGUARD_TRANSPORT: 'in-process', LOG_LEVEL: 'silent', ...env });
     const registry = createMetricsRegistry({ service: 'grooming' });
     const transport = createTransport({ kind: 'in-process', broker, clientId: 'grooming', metricsRegistry: registry });
-    const runtime = await ServiceRuntime.start({ service: 'grooming', common: config.common, transport, registry, healthServer: false });
+    const runtime = await ServiceRuntime.start({ service: 'grooming', common: config.common, transport: wrap(transport), registry, healthServer: false });
     let service: GroomingService;
     try {
       service = await startGrooming(config, runtime, { now: () => clock.now });
@@ -225,6 +235,34 @@ describe('grooming service (in-process transport)', () => {
     const alerts = await alertsOf(b.transport);
     expect(alerts.map((x) => x.conversationId).sort()).toEqual(conversations.map((c) => c[0]!.conversationId).sort());
     for (const x of alerts) expect(x.evidenceMessageIds).toEqual(EVIDENCE_INDEXES.map((i) => messageIdOf(x.conversationId, i)));
+  });
+
+  it('retries a message whose own output failed non-retriably instead of dead-lettering it', async () => {
+    // E.g. two replicas registering the changelog subject at once: the registry may answer 409.
+    let failures = 1;
+    const faulty = (t: InProcessTransport): Transport => {
+      const inner = t.producer();
+      const producer: Producer = {
+        send: async (binding, records) => {
+          if (binding.topic === topics.conversationState.topic && failures > 0) {
+            failures--;
+            throw new SafeguardError('schema_incompatible', 'the registry rejected the schema (409)');
+          }
+          return inner.send(binding, records);
+        },
+        flush: () => inner.flush(),
+        disconnect: () => inner.disconnect(),
+      };
+      return { kind: t.kind, producer: () => producer, consumer: (o) => t.consumer(o), admin: () => t.admin(), reader: (o) => t.reader(o), close: () => t.close() };
+    };
+    const a = await start({}, faulty);
+    const conversation = groomingConversation({ conversationId: 'c5' });
+    const end = await feed(a.transport, conversation);
+    await waitApplied(a.transport, 'platform-test/c5', end);
+    expect(failures).toBe(0);
+    expect(broker.hasTopic(`${topics.chatMessageSent.topic}.dlq`) ? broker.read(`${topics.chatMessageSent.topic}.dlq`, 0, 0, 10) : []).toEqual([]);
+    const alerts = await alertsOf(a.transport);
+    expect(alerts.map((x) => x.evidenceMessageIds)).toEqual([EVIDENCE_INDEXES.map((i) => messageIdOf('c5', i))]);
   });
 
   it('refuses to start when the changelog has another partition count than the input', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { InvalidInputError, SafeguardError } from '@safeguard/domain';
+import { InvalidInputError, isSafeguardError, SafeguardError, TransientError } from '@safeguard/domain';
 import { ConversationAnalyzer, InMemoryFanOutTracker, STATE_FORMAT_VERSION, type FanOutTracker } from '@safeguard/grooming';
 import type { Reader } from '@safeguard/kafka';
 import { topics } from '@safeguard/schemas';
@@ -14,6 +14,22 @@ import { restorePartitions, type RestoreResult } from './state-restore';
 
 /** Changelog segments roll hourly so compaction (which skips the active segment) keeps restores short. */
 const CHANGELOG_SEGMENT_MS = 60 * 60 * 1000;
+
+/**
+ * Runs an output write; a non-retriable failure of it becomes a `TransientError` (`output_failed`,
+ * the original as `cause`). Why: a message is dead-lettered at once only when the *input* is bad;
+ * our own output failing (e.g. two replicas registering a new subject at the same moment, which
+ * the registry can answer with 409) is retried with backoff like any dependency failure, and
+ * dead-lettered only when the retries run out.
+ */
+async function output<T>(what: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (isSafeguardError(err) && err.retriable) throw err;
+    throw new TransientError('output_failed', `writing ${what} failed`, { cause: err });
+  }
+}
 
 /** A running grooming service. */
 export interface GroomingService extends StartedService {
@@ -86,25 +102,23 @@ export async function startGrooming(config: GroomingConfig, runtime: ServiceRunt
   const producer = transport.producer();
   const writer = new BatchingWriter<StateRecord>({
     send: async (records) => {
-      await producer.send(
-        changelog,
-        records.map((r) => ({ key: r.key, partition: r.partition, value: r.value })),
-      );
+      await output('the changelog', () => producer.send(changelog, records.map((r) => ({ key: r.key, partition: r.partition, value: r.value }))));
     },
     onBatch: (n) => metrics.changelogBatchRecords.observe(n),
   });
   const writeStates = (records: StateRecord[]): Promise<void> => writer.write(records);
   const store = new ConversationStore();
+  const owned = new Set<number>();
   const handler = new GroomingHandler({
     analyzer,
     store,
     writeStates,
     publishAlert: async (alert) => {
-      await producer.send(alerts, [{ value: alert }]);
+      await output('an alert', () => producer.send(alerts, [{ value: alert }]));
     },
     publishContacts: sharedFanOut
       ? async (list) => {
-          await producer.send(contacts, list.map((value) => ({ value })));
+          await output('fan-out contacts', () => producer.send(contacts, list.map((value) => ({ value }))));
         }
       : undefined,
     fanOut: sharedFanOut,
@@ -113,6 +127,7 @@ export async function startGrooming(config: GroomingConfig, runtime: ServiceRunt
     stateTtlMs: config.stateTtlMs,
     detectorVersion,
     metrics,
+    ownsPartition: (partition) => owned.has(partition),
     now,
     onStateReset: (fields) => logger.warn(fields, 'conversation state unreadable, conversation started over'),
   });
@@ -151,6 +166,7 @@ export async function startGrooming(config: GroomingConfig, runtime: ServiceRunt
     onPartitionsAssigned: async (tps) => {
       const partitions = tps.filter((tp) => tp.topic === input.topic).map((tp) => tp.partition);
       if (partitions.length === 0) return;
+      for (const p of partitions) owned.add(p);
       restoring++;
       try {
         const result = await restorePartitions({ transport, changelog, store, handler, writeStates, stateTtlMs: config.stateTtlMs, metrics, logger, now }, partitions);
@@ -162,6 +178,7 @@ export async function startGrooming(config: GroomingConfig, runtime: ServiceRunt
     },
     onPartitionsRevoked: (tps) => {
       const revoked = new Set(tps.filter((tp) => tp.topic === input.topic).map((tp) => tp.partition));
+      for (const p of revoked) owned.delete(p);
       const dropped = store.dropPartitions(revoked);
       metrics.activeConversations.set(store.size);
       logger.info({ partitions: [...revoked], dropped }, 'conversation state dropped for revoked partitions');
