@@ -37,7 +37,7 @@ export interface GroomingService extends StartedService {
   readonly store: ConversationStore;
   /** The `detectorVersion` written into alerts. */
   readonly detectorVersion: string;
-  /** Every restore so far, oldest first (tests, benchmarks). */
+  /** The latest restores (up to 100), oldest first (tests, benchmarks). */
   readonly restores: readonly RestoreResult[];
 }
 
@@ -171,6 +171,7 @@ export async function startGrooming(config: GroomingConfig, runtime: ServiceRunt
       try {
         const result = await restorePartitions({ transport, changelog, store, handler, writeStates, stateTtlMs: config.stateTtlMs, metrics, logger, now }, partitions);
         restores.push(result);
+        if (restores.length > 100) restores.shift();
         logger.info({ ...result }, 'conversation state restored');
       } finally {
         restoring--;
