@@ -1,0 +1,1 @@
+module.exports = require('@safeguard/testkit/jest-config').withIntegrationProject(require('../../jest.preset.js'));
