@@ -1,19 +1,19 @@
 /**
  * Reference agreement: every image of shared/pdq-vectors must hash to the C++ reference's exact
- * hash, quality and 8 dihedral hashes. Directory: env PDQ_VECTORS_DIR, default
- * `<repo>/../shared/pdq-vectors` (i.e. /work/shared/pdq-vectors).
+ * hash, quality and 8 dihedral hashes. Directory: env PDQ_VECTORS_DIR, default the repository's
+ * copy in `test/fixtures/pdq-vectors`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pdqDistanceHex } from '@safeguard/domain/pdq';
 import { hashImage } from '../src';
 
-const VECTORS_DIR = resolve(process.env.PDQ_VECTORS_DIR ?? join(__dirname, '..', '..', '..', '..', 'shared', 'pdq-vectors'));
+const VECTORS_DIR = resolve(process.env.PDQ_VECTORS_DIR ?? join(__dirname, '..', '..', '..', 'test', 'fixtures', 'pdq-vectors'));
 
 function readCsv(name: string): string[][] {
   const path = join(VECTORS_DIR, name);
   if (!existsSync(path)) {
-    throw new Error(`PDQ reference vectors not found: ${path} is missing. Set PDQ_VECTORS_DIR to the pdq-vectors directory (default ../shared/pdq-vectors relative to the repository).`);
+    throw new Error(`PDQ reference vectors not found: ${path} is missing. Set PDQ_VECTORS_DIR to the pdq-vectors directory (default: the repository's test/fixtures/pdq-vectors).`);
   }
   return readFileSync(path, 'utf8')
     .split('\n')

@@ -33,3 +33,4 @@ export { dockerEngineAnswers, dockerEndpoints } from './docker-probe';
 export type { DockerEndpoint } from './docker-probe';
 export { runInfraScript, repoRoot, parseExports, createTopicWithKafkaCli } from './infra-script';
 export type { CliTopicOptions } from './infra-script';
+export { pdqVectorsDir, pdqVectorImage } from './pdq-vectors';

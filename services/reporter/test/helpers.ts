@@ -1,11 +1,12 @@
 // Shared test setup: benign, synthetic data only. Hashes are those of the benign PDQ reference
-// images in /work/shared/pdq-vectors (a bridge photograph); ids are made up; nothing leaves
+// images in the repository's test/fixtures/pdq-vectors (a bridge photograph); ids are made up; nothing leaves
 // 127.0.0.1 (the authority simulators).
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GroomingAlert, MatchDetail, MatchFound } from '@safeguard/schemas';
+import { pdqVectorImage } from '@safeguard/testkit';
 
 /** SHA-256 of shared/pdq-vectors/images/bridge-mods/aaa-orig.jpg. */
 export const BRIDGE_SHA256 = 'b5b0799616df52d475a3968dc7e54f1d0724c912244ffa6175bc786375dd7298';
@@ -13,7 +14,7 @@ export const BRIDGE_SHA256 = 'b5b0799616df52d475a3968dc7e54f1d0724c912244ffa6175
 export const BRIDGE_PDQ = 'd8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22';
 /** PDQ of shared/pdq-vectors/images/misc-images/wee.jpg (stands in for an indicator entry's own hash). */
 export const WEE_PDQ = '6227401f601ff4ccafcc9fad4b0d95d371a2eb7265a3285234d228ca94deeb2d';
-export const BRIDGE_IMAGE = '/work/shared/pdq-vectors/images/bridge-mods/aaa-orig.jpg';
+export const BRIDGE_IMAGE = pdqVectorImage('bridge-mods/aaa-orig.jpg');
 
 /** Review API keys of the tests (synthetic, 32+ characters). */
 export const KEYS = {
