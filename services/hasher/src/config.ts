@@ -11,10 +11,10 @@ export interface HasherConfig {
   pool: {
     /** Worker threads; undefined = the CPU limit of the container (cgroup quota) or the host. */
     threads: number | undefined;
-    /** Admitted media beyond one per thread; undefined = as many as threads. */
+    /** Admitted media beyond one per thread; undefined = concurrency − threads (at least threads). */
     maxQueue: number | undefined;
   };
-  /** Partitions handled in parallel by the consumer; undefined = 2 × threads. */
+  /** Partitions handled in parallel by the consumer; undefined = max(2 × threads, input partitions). */
   concurrency: number | undefined;
   fetch: {
     /** Accepted URI schemes (file, http, https). */
@@ -57,17 +57,19 @@ export const hasherConfigSchema = z
      */
     HASHER_POOL_SIZE: positiveIntSchema.optional(),
     /**
-     * Media admitted beyond one per worker (being fetched or waiting for a worker). Default: the
-     * pool size, so the next medium is already fetched when a worker frees up. Higher hides
-     * slower storage at the cost of memory (each admitted medium is held in memory, up to
-     * HASHER_MAX_BYTES); beyond it, messages are refused with capacity errors and re-delivered.
+     * Media admitted beyond one per worker (being fetched or waiting for a worker). Default:
+     * HASHER_CONCURRENCY − pool size (at least the pool size), so every message the consumer
+     * hands over is admitted. Each admitted medium is held in memory (up to HASHER_MAX_BYTES, or
+     * HASHER_VIDEO_MAX_BYTES for a video): memory grows with this bound; beyond it, messages are
+     * refused with capacity errors, their partition pauses and they are re-delivered.
      */
     HASHER_POOL_MAX_QUEUE: z.coerce.number().int().min(0).optional(),
     /**
-     * Partitions consumed in parallel (messages of one partition stay in order). Default: twice
-     * the pool size, which keeps every worker busy while other messages are fetched and
-     * published. It should not exceed pool size + queue bound (the excess only bounces off
-     * the capacity check).
+     * Partitions consumed in parallel (messages of one partition stay in order). Default: the
+     * larger of twice the pool size and the input topic's partition count: a partition's next
+     * message waits for the previous one's fetch and publication, so workers stay busy only when
+     * other partitions fill those gaps. More than pool size + queue bound only bounces off the
+     * capacity check.
      */
     HASHER_CONCURRENCY: positiveIntSchema.optional(),
     /** Accepted media URI schemes. Default https,http,file. */

@@ -95,14 +95,15 @@ export class FileFetcher {
       throw fsError(err);
     }
     try {
-      await this.checkOpened(handle);
-      return await this.readAll(handle);
+      const size = await this.checkOpened(handle);
+      return await this.readAll(handle, size);
     } finally {
       await handle.close().catch(() => undefined);
     }
   }
 
-  private async checkOpened(handle: FileHandle): Promise<void> {
+  /** Checks where the opened file lies and what it is; returns its size. */
+  private async checkOpened(handle: FileHandle): Promise<number> {
     let opened: string | undefined;
     try {
       opened = await readlink(`/proc/self/fd/${handle.fd}`);
@@ -114,11 +115,11 @@ export class FileFetcher {
       throw fsError(err);
     });
     if (!info.isFile()) throw new FetchRefusedError('fetch_refused', 'not a regular file');
+    return info.size;
   }
 
-  private async readAll(handle: FileHandle): Promise<Buffer> {
+  private async readAll(handle: FileHandle, size: number): Promise<Buffer> {
     try {
-      const size = (await handle.stat()).size;
       if (size > this.sizeLimit.maxBytes) throw tooLarge(size, this.sizeLimit.maxBytes);
       const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
       const { bytesRead: headRead } = await handle.read(head, 0, head.length, 0);
