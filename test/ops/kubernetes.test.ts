@@ -9,6 +9,7 @@ import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObj
 import { groomingConfigSchema } from '@safeguard/grooming-service';
 import { hasherConfigSchema } from '@safeguard/hasher';
 import { ingestConfigSchema } from '@safeguard/ingest';
+import { matcherConfigSchema } from '@safeguard/matcher';
 import { reporterConfigSchema } from '@safeguard/reporter';
 import { parsePolicyConfig, parseProviderProfile } from '@safeguard/reporting';
 import { topics } from '@safeguard/schemas';
@@ -62,10 +63,11 @@ const SECRET_PLACEHOLDERS: Record<string, string> = {
   REPORTER_API_KEYS: `rev-1:reviewer:${'r'.repeat(32)}`,
 };
 
-// The service's config schema, when the service is in this workspace's dependencies.
-const SCHEMAS: Partial<Record<ServiceName, z.ZodType>> = {
+/** Each service's own config schema: the rendered environment must parse. */
+const SCHEMAS: Record<ServiceName, z.ZodType> = {
   ingest: ingestConfigSchema,
   hasher: hasherConfigSchema,
+  matcher: matcherConfigSchema,
   grooming: groomingConfigSchema,
   reporter: reporterConfigSchema,
 };
@@ -228,11 +230,8 @@ describe.each(['k8s/overlays/dev', 'k8s/overlays/prod'])('Kubernetes manifests: 
     expect(env.SCHEMA_REGISTRY_URL).toMatch(/^https?:\/\//);
     const declared = declaredEnv(service);
     expect(Object.keys(env).filter((name) => !declared.has(name))).toEqual([]);
-    const schema = SCHEMAS[service];
-    if (schema) {
-      const parsed = schema.safeParse(env);
-      expect(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([]);
-    }
+    const parsed = SCHEMAS[service].safeParse(env);
+    expect(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([]);
   });
 
   it('runs the reporter as exactly one StatefulSet replica with a ReadWriteOnce volume, never autoscaled', () => {
