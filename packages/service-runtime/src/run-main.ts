@@ -34,6 +34,10 @@ export async function runServiceMain<C extends { common: CommonConfig }>(options
     options.stderr.write(`${options.service}: invalid configuration\n${parsed.errors.map((e) => `  ${e}\n`).join('')}`);
     return 1;
   }
+  // Subscribe before starting: a SIGTERM that arrives while the service starts (or right after
+  // /readyz first answers 200) must still run the orderly shutdown, not the default action (exit
+  // without draining or flushing the logger).
+  const signal = new Promise<{ signal: string }>((resolve) => options.onSignal((s) => resolve({ signal: s })));
   const runtime = await ServiceRuntime.start({ service: options.service, common: parsed.config.common });
   const { logger } = runtime;
   let started: StartedService;
@@ -45,7 +49,6 @@ export async function runServiceMain<C extends { common: CommonConfig }>(options
     return 1;
   }
   logger.info({}, 'service started');
-  const signal = new Promise<{ signal: string }>((resolve) => options.onSignal((s) => resolve({ signal: s })));
   const outcome = await Promise.race([signal, started.crashed?.then((error) => ({ error })) ?? new Promise<never>(() => undefined)]);
   if ('error' in outcome) logger.fatal({ err: outcome.error }, 'service crashed, shutting down');
   else logger.info({ signal: outcome.signal }, 'signal received, shutting down');

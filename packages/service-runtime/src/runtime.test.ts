@@ -72,6 +72,30 @@ describe('runServiceMain', () => {
     expect(order).toEqual(['readyz_200', 'stop_consumer']);
   });
 
+  it('shuts down in order on a signal that arrives while the service is starting', async () => {
+    const order: string[] = [];
+    let fire: (s: string) => void = () => undefined;
+    const code = await runServiceMain({
+      service: 'demo',
+      configSchema: schema,
+      env: { SAFEGUARD_TRANSPORT: 'in-process', METRICS_PORT: '0', LOG_LEVEL: 'silent' },
+      stderr: new PassThrough(),
+      onSignal: (h) => {
+        fire = h;
+      },
+      start: async (_config, runtime) => {
+        runtime.shutdown.add('stop_consumer', () => {
+          order.push('stop_consumer');
+        });
+        fire('SIGTERM');
+        order.push('started');
+        return {};
+      },
+    });
+    expect(code).toBe(0);
+    expect(order).toEqual(['started', 'stop_consumer']);
+  });
+
   it('returns 1 when the service reports a crash', async () => {
     const code = await runServiceMain({
       service: 'demo',
