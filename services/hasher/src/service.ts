@@ -83,9 +83,10 @@ export async function startHasher(config: HasherConfig, runtime: ServiceRuntime,
 
   const threads = config.pool.threads ?? options.cpuLimit ?? cpuLimit();
   // Messages of one partition are handled one after another, so every partition this member may
-  // own should be in flight at once (measured: with 2 threads, 4 of 6 partitions in flight kept
-  // the workers busy 86 % of the time, all 6 kept them busy 94 %), and the admission bound must
-  // hold them all, or messages bounce off the capacity check (a pause and a re-fetch each).
+  // own should be in flight at once (bench/hasher/pipeline.js, 2 threads, a worker taking 50 ms
+  // and no CPU: 87 % of the ideal rate with 2 in flight, 95 % with 4, 96 % with 6; at 10 ms per
+  // task 81 % with 4, 90 % with 6), and the admission bound must hold them all, or messages
+  // bounce off the capacity check (a pause and a re-fetch each).
   const partitions = await transport.admin().partitionCount(input.topic);
   const concurrency = config.concurrency ?? Math.max(2 * threads, partitions);
   const maxQueue = config.pool.maxQueue ?? Math.max(threads, concurrency - threads);
