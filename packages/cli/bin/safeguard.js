@@ -6,6 +6,14 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
+// A closed pipe (`safeguard ... | head`) is not an error of ours: stop quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err && err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 const entry = path.join(__dirname, '..', 'dist', 'main.js');
 if (!fs.existsSync(entry)) {
   const root = path.resolve(__dirname, '..', '..', '..');

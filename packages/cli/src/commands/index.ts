@@ -6,6 +6,7 @@ import { registerReport } from './report';
 import { registerAudit } from './audit';
 import { registerTransparency } from './transparency';
 import { registerMatch } from './match';
+import { registerDemo } from './demo';
 import { registerDlq } from './dlq';
 import { registerBank } from './bank';
 
@@ -13,7 +14,7 @@ import { registerBank } from './bank';
 export type RegisterCommand = (program: Command, io: CliIo, exit: { code: number }) => void;
 
 /** Every subcommand, in help order. Add one import and one entry per command file. */
-const commands: RegisterCommand[] = [registerHash, registerGrooming, registerReport, registerAudit, registerTransparency, registerMatch, registerBank, registerDlq];
+const commands: RegisterCommand[] = [registerDemo, registerHash, registerGrooming, registerReport, registerAudit, registerTransparency, registerMatch, registerBank, registerDlq];
 
 /** Adds every subcommand to `program`. */
 export function registerCommands(program: Command, io: CliIo, exit: { code: number }): void {
