@@ -7,6 +7,7 @@ import { registerAudit } from './audit';
 import { registerTransparency } from './transparency';
 import { registerMatch } from './match';
 import { registerDemo } from './demo';
+import { registerScan } from './scan';
 import { registerDlq } from './dlq';
 import { registerBank } from './bank';
 
@@ -14,7 +15,7 @@ import { registerBank } from './bank';
 export type RegisterCommand = (program: Command, io: CliIo, exit: { code: number }) => void;
 
 /** Every subcommand, in help order. Add one import and one entry per command file. */
-const commands: RegisterCommand[] = [registerDemo, registerHash, registerGrooming, registerReport, registerAudit, registerTransparency, registerMatch, registerBank, registerDlq];
+const commands: RegisterCommand[] = [registerDemo, registerScan, registerHash, registerGrooming, registerReport, registerAudit, registerTransparency, registerMatch, registerBank, registerDlq];
 
 /** Adds every subcommand to `program`. */
 export function registerCommands(program: Command, io: CliIo, exit: { code: number }): void {
