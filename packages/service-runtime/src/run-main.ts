@@ -40,6 +40,10 @@ export async function runServiceMain<C extends { common: CommonConfig }>(options
   const signal = new Promise<{ signal: string }>((resolve) => options.onSignal((s) => resolve({ signal: s })));
   const runtime = await ServiceRuntime.start({ service: options.service, common: parsed.config.common });
   const { logger } = runtime;
+  // /readyz answers 503 until start() has resolved: the service's own checks are registered one by
+  // one while it starts, and an empty or partial list must not read as ready.
+  let startCompleted = false;
+  runtime.addReadinessCheck('service_started', () => startCompleted);
   let started: StartedService;
   try {
     started = await options.start(parsed.config, runtime);
@@ -48,6 +52,7 @@ export async function runServiceMain<C extends { common: CommonConfig }>(options
     await runtime.stop();
     return 1;
   }
+  startCompleted = true;
   logger.info({}, 'service started');
   const outcome = await Promise.race([signal, started.crashed?.then((error) => ({ error })) ?? new Promise<never>(() => undefined)]);
   if ('error' in outcome) logger.fatal({ err: outcome.error }, 'service crashed, shutting down');

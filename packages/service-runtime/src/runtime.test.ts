@@ -62,14 +62,20 @@ describe('runServiceMain', () => {
         runtime.shutdown.add('stop_consumer', () => {
           order.push('stop_consumer');
         });
-        const res = await fetch(`http://127.0.0.1:${runtime.health!.port}/readyz`);
-        order.push(`readyz_${res.status}`);
-        setImmediate(() => fire('SIGTERM'));
+        // While start() runs, the service is not ready even though its own checks pass.
+        const during = await fetch(`http://127.0.0.1:${runtime.health!.port}/readyz`);
+        order.push(`starting_readyz_${during.status}`);
+        setImmediate(() => {
+          void fetch(`http://127.0.0.1:${runtime.health!.port}/readyz`).then((res) => {
+            order.push(`readyz_${res.status}`);
+            fire('SIGTERM');
+          });
+        });
         return {};
       },
     });
     expect(code).toBe(0);
-    expect(order).toEqual(['readyz_200', 'stop_consumer']);
+    expect(order).toEqual(['starting_readyz_503', 'readyz_200', 'stop_consumer']);
   });
 
   it('shuts down in order on a signal that arrives while the service is starting', async () => {
