@@ -121,7 +121,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   try {
     meta = await sharp(input, inputOptions).metadata();
   } catch (err) {
-    throw toMediaError(err);
+    throw classifyDecodeFailure(err, format, input);
   }
   const width = meta.autoOrient?.width !== undefined && options.autoOrient ? meta.autoOrient.width : meta.width;
   const height = meta.autoOrient?.height !== undefined && options.autoOrient ? meta.autoOrient.height : meta.height;
@@ -144,7 +144,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   try {
     out = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw toMediaError(err);
+    throw classifyDecodeFailure(err, format, input);
   }
   const { info, data } = out;
   const channels = info.channels;
@@ -175,6 +175,35 @@ export function toMediaError(err: unknown): MediaError {
     return new MediaError('media_truncated', 'image data ends early (truncated)', { cause: err });
   }
   return new MediaError('decode_failed', 'image could not be decoded', { cause: err });
+}
+
+/**
+ * {@link toMediaError} for a failed decode of `bytes` (sniffed as `format`), deterministic under
+ * concurrency. libvips keeps one error buffer per process, so when images fail in several worker
+ * threads at once a failure can arrive as "Unknown error" (another thread took the text) and read
+ * as `decode_failed`. Data that lacks its format's end marker (JPEG EOI, PNG IEND, GIF trailer)
+ * and fails to decode is therefore `media_truncated` whatever the text says.
+ */
+export function classifyDecodeFailure(err: unknown, format: ImageFormat, bytes: Uint8Array): MediaError {
+  const mapped = toMediaError(err);
+  if (mapped.code === 'decode_failed' && lacksEndMarker(format, bytes)) return new MediaError('media_truncated', 'image data ends early (truncated)', { cause: err });
+  return mapped;
+}
+
+/** True when `bytes` of `format` do not end with the format's end marker (allowing a little trailing padding for JPEG). */
+function lacksEndMarker(format: ImageFormat, bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  switch (format) {
+    case 'jpeg':
+      for (let i = n - 2; i >= Math.max(0, n - 64); i--) if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return false;
+      return true;
+    case 'png':
+      return !(n >= 12 && bytes[n - 8] === 0x49 && bytes[n - 7] === 0x45 && bytes[n - 6] === 0x4e && bytes[n - 5] === 0x44);
+    case 'gif':
+      return bytes[n - 1] !== 0x3b;
+    default:
+      return false;
+  }
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
