@@ -19,6 +19,11 @@ export const TransportErrorCodes = {
   schemaRegistryUnavailable: 'schema_registry_unavailable',
   /** The registry rejected a schema as incompatible with the subject's previous versions. */
   schemaIncompatible: 'schema_incompatible',
+  /**
+   * Registering a schema kept conflicting (HTTP 409) although the schema is compatible and not
+   * registered: other clients were changing the subject at the same moment. Transient.
+   */
+  schemaRegistrationConflict: 'schema_registration_conflict',
   /** The registry rejected a request for another reason (4xx). */
   schemaRegistryError: 'schema_registry_error',
   /** A handler threw something that is not a SafeguardError (dead-letter reason after retries). */

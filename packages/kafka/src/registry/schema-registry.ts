@@ -6,8 +6,10 @@
 export interface SchemaRegistryClient {
   /**
    * Registers `schema` (Avro JSON text) under `subject`, or returns the id it already has.
-   * @throws SchemaIncompatibleError (`schema_incompatible`) when the subject's compatibility rule rejects it;
-   *   TransientError (`schema_registry_unavailable`) when the registry cannot be reached.
+   * @throws SchemaIncompatibleError (`schema_incompatible`) when the schema is not registered under
+   *   the subject and the subject's compatibility rule rejects it (never for a mere registration
+   *   conflict with a concurrent client); TransientError (`schema_registry_unavailable`) when the
+   *   registry cannot be reached, (`schema_registration_conflict`) when registering kept conflicting.
    */
   register(subject: string, schema: string): Promise<number>;
   /**
