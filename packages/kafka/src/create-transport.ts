@@ -37,7 +37,10 @@ export interface KafkaTransportConfig extends CommonTransportConfig {
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   /** TCP connect timeout, ms. Default 3000. */
   connectionTimeoutMs?: number;
-  /** Request timeout (also the produce acknowledgement timeout), ms. Default 30000. */
+  /**
+   * Request timeout, ms. Default 30000. Also the produce acknowledgement timeout and the longest
+   * `ensureTopics` waits for new topics to have leaders.
+   */
   requestTimeoutMs?: number;
   /**
    * Longest a fetch waits for new records, ms. Default 500: bounds the latency of `stop()` and of

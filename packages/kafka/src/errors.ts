@@ -32,6 +32,8 @@ export const TransportErrorCodes = {
   invalidConfig: 'invalid_config',
   /** A broker or admin operation failed. */
   kafkaError: 'kafka_error',
+  /** The transport was closed; nothing is sent or asked any more. */
+  transportClosed: 'transport_closed',
 } as const;
 
 /**

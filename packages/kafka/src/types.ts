@@ -48,7 +48,10 @@ export interface ProduceRecord<V> {
    * (keyless records are spread round-robin over the partitions).
    */
   key?: string | null;
-  /** Explicit partition; overrides the key's partition. Rarely needed. */
+  /**
+   * Explicit partition; overrides the key's partition. Rarely needed. A partition the topic does
+   * not have makes the send throw a RangeError (nothing of that send is written).
+   */
   partition?: number;
   /** Headers to attach. */
   headers?: Headers;
@@ -169,7 +172,13 @@ export interface EnsureTopicsResult {
 export interface Admin {
   /**
    * Creates the topics that do not exist yet; existing ones are left untouched (a partition count
-   * different from the spec is logged as a warning, never changed).
+   * different from the spec is logged as a warning, never changed). Resolves once every topic of
+   * `specs` is usable: the cluster metadata shows all its partitions with a leader (on Kafka it
+   * waits, with backoff, at most the transport's request timeout). Safe to call from several
+   * replicas at once: a topic a concurrent caller created is reported in `existing` and waited
+   * for the same way; each topic is in `created` of exactly one caller.
+   * @throws TransportConfigError (`invalid_config`) when a topic is listed twice; TransientError
+   *   (`kafka_error`) when the topics are not ready in time or the broker refuses.
    */
   ensureTopics(specs: readonly TopicSpec[]): Promise<EnsureTopicsResult>;
   /** Names of all topics (internal topics excluded). */
@@ -193,7 +202,10 @@ export interface Producer {
    * @returns the position of each record, in order.
    * @throws InvalidInputError `serialization_failed` when a value does not match the schema, or
    *   `tombstone_without_key`; TransientError `produce_failed`/`topic_not_found`/
-   *   `schema_registry_unavailable` when the broker or registry is unavailable.
+   *   `schema_registry_unavailable`/`schema_registration_conflict` when the broker or registry is
+   *   unavailable; `schema_incompatible` when the registry refuses the schema; RangeError for an
+   *   explicit partition the topic does not have. A send that fails may have written some of its
+   *   records (delivery is at least once; handlers are idempotent).
    */
   send<V>(binding: TopicBinding<V>, records: readonly ProduceRecord<V>[]): Promise<RecordPosition[]>;
   /** Resolves when every send started before the call has settled. */
@@ -207,6 +219,9 @@ export interface Producer {
  * committed after it resolves (at-least-once), so a crash before that re-delivers the message.
  * Throw `InvalidInputError` to dead-letter now, `CapacityError` to pause and get the same message
  * again later, anything else to retry with backoff and dead-letter when attempts run out.
+ * An error that is not a `SafeguardError` (TypeError, ...) is a bug: it is retried the same way
+ * (a message that always triggers it must not stall its partition by crash-looping the process),
+ * logged at error level with its stack on every attempt, and dead-lettered as `unexpected_error`.
  * Handlers must be idempotent (the same message may arrive twice).
  */
 export type MessageHandler<M> = (message: M) => Promise<void>;

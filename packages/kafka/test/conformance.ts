@@ -8,8 +8,9 @@ import {
   replayDeadLetters,
   TransportMetricNames,
 } from '../src';
-import type { ConsumedMessage, Consumer, ConsumerOptions, TopicBinding, TopicPartition, TopicSpec, Transport } from '../src';
+import type { ConsumedMessage, Consumer, ConsumerOptions, TopicBinding, TopicPartition, TopicSpec, Transport, TransportLogger } from '../src';
 import { uniqueName, waitFor as waitUntil } from '@safeguard/testkit';
+import { TOPIC_CREATION_ERROR_TEXTS } from '../src/kafka/kafka-driver';
 import { deferred } from './helpers';
 
 /** testkit's waitFor with this suite's argument order (what, deadline) and a short poll interval. */
@@ -37,7 +38,7 @@ export interface ConformanceHarness {
   /** Consumer options every test uses (short session timeouts on a real broker). */
   readonly consumerDefaults: Partial<ConsumerOptions>;
   /** A new transport, as if in another process, on the same broker. */
-  createTransport(options: { clientId: string; metricsRegistry?: Registry }): Transport;
+  createTransport(options: { clientId: string; metricsRegistry?: Registry; logger?: TransportLogger }): Transport;
   /** Produces bytes as they are, bypassing the codec (poison messages). */
   produceRaw(topic: string, records: Array<{ key: string | null; value: Buffer | null; partition?: number }>): Promise<void>;
   /** Reads the first `count` records of a topic (all partitions), waiting for them. */
@@ -88,15 +89,20 @@ class TestEnv {
 
   constructor(readonly harness: ConformanceHarness) {}
 
-  transport(clientId = uniqueName('client'), metricsRegistry?: Registry): Transport {
-    const t = this.harness.createTransport({ clientId, metricsRegistry });
+  transport(clientId = uniqueName('client'), metricsRegistry?: Registry, logger?: TransportLogger): Transport {
+    const t = this.harness.createTransport({ clientId, metricsRegistry, logger });
     this.transports.push(t);
     return t;
   }
 
-  async topic(partitions: number, extra: Partial<TopicSpec> = {}): Promise<string> {
-    const topic = uniqueName('sg-conf');
+  /** Deletes this topic (and its dead-letter topic) after the test. */
+  track(topic: string): string {
     this.topics.push(topic, deadLetterTopic(topic));
+    return topic;
+  }
+
+  async topic(partitions: number, extra: Partial<TopicSpec> = {}): Promise<string> {
+    const topic = this.track(uniqueName('sg-conf'));
     const admin = (this.transports[0] ?? this.transport()).admin();
     await admin.ensureTopics([{ topic, partitions, ...extra }]);
     return topic;
@@ -116,6 +122,17 @@ class TestEnv {
       await this.harness.forgetSubjects?.(this.topics);
     }
   }
+}
+
+/** A logger that keeps every line, for assertions on levels and fields. */
+class LogCapture {
+  readonly lines: Array<{ level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields: Record<string, unknown> }> = [];
+  readonly logger: TransportLogger = {
+    debug: (fields, msg) => void this.lines.push({ level: 'debug', msg, fields }),
+    info: (fields, msg) => void this.lines.push({ level: 'info', msg, fields }),
+    warn: (fields, msg) => void this.lines.push({ level: 'warn', msg, fields }),
+    error: (fields, msg) => void this.lines.push({ level: 'error', msg, fields }),
+  };
 }
 
 /** Collects messages a handler received. */
@@ -393,6 +410,41 @@ export function conformanceSuite(harness: ConformanceHarness): void {
       expect(ok.messages[4].key).toBe('reject-me');
     });
 
+    it('retries a handler bug (not a SafeguardError), then dead-letters it as unexpected_error, logging it at error level with the stack', async () => {
+      const lines = new LogCapture();
+      const t = env.transport('buggy-service', undefined, lines.logger);
+      const topic = await env.topic(1);
+      const binding = itemBinding(topic);
+      await t.producer().send(binding, [{ value: { id: 'poison', seq: 0 } }, { value: { id: 'fine', seq: 0 } }]);
+      const attempts: number[] = [];
+      const ok = new Collector<Item>();
+      const consumer = env.consumer(t, { groupId: uniqueName('g'), retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 } });
+      await consumer.run({
+        bindings: [binding],
+        handle: async (m) => {
+          if (m.value?.id === 'poison') {
+            attempts.push(m.attempt);
+            (m.value as unknown as { missing: { field: string } }).missing.field.trim(); // a bug: TypeError
+          }
+          ok.push(m);
+        },
+      });
+      await ok.wait(1, W, 'the message after the poison one');
+      expect(attempts).toEqual([1, 2, 3]);
+      const [dead] = await harness.readRaw(deadLetterTopic(topic), 1);
+      expect(dead.headers).toMatchObject({ [DeadLetterHeaders.reason]: 'unexpected_error', [DeadLetterHeaders.attempts]: '3', [DeadLetterHeaders.errorClass]: 'TypeError' });
+
+      const own = lines.lines.filter((l) => l.fields.component !== 'kafkajs');
+      const errors = own.filter((l) => l.level === 'error');
+      expect(errors.map((l) => l.msg)).toEqual(['handler failed with an unexpected error, retrying', 'handler failed with an unexpected error, retrying', 'message dead-lettered']);
+      for (const e of errors) {
+        expect(e.fields).toMatchObject({ topic, partition: 0, offset: '0', err: { type: 'TypeError', stack: expect.stringContaining('conformance') } });
+      }
+      expect(errors[2].fields).toMatchObject({ reason: 'unexpected_error', attempts: 3 });
+      // Keys and values never reach the log.
+      expect(JSON.stringify(own)).not.toContain('poison');
+    });
+
     it('retries transient errors with backoff until the handler succeeds, in order', async () => {
       const t = env.transport();
       const topic = await env.topic(1);
@@ -630,6 +682,71 @@ export function conformanceSuite(harness: ConformanceHarness): void {
       const successor = env.consumer(env.transport(), { groupId: group });
       await successor.run({ bindings: [itemBinding(topic)], handle: async () => undefined });
       expect(successor.assignment()).toEqual([{ topic, partition: 0 }]);
+    });
+
+    it('ensureTopics from several transports at once: each topic is created once and usable by every caller right away', async () => {
+      const specs = [6, 3, 1, 6].map((partitions) => ({ topic: env.track(uniqueName('sg-conf')), partitions }));
+      const logs = new LogCapture();
+      const callers = [0, 1, 2, 3].map((i) => env.transport(`creator-${i}`, undefined, logs.logger));
+      const results = await Promise.all(
+        callers.map(async (t) => {
+          const result = await t.admin().ensureTopics(specs);
+          // Right away, through the same transport: metadata, offsets and a produce.
+          for (const s of specs) {
+            expect(await t.admin().partitionCount(s.topic)).toBe(s.partitions);
+            expect((await t.admin().listOffsets(s.topic)).map((o) => o.partition)).toEqual(Array.from({ length: s.partitions }, (_, p) => p));
+          }
+          await t.producer().send(itemBinding(specs[0].topic), [{ value: { id: 'x', seq: 0 } }]);
+          return result;
+        }),
+      );
+      for (const s of specs) {
+        expect(results.filter((r) => r.created.includes(s.topic))).toHaveLength(1);
+        for (const r of results) expect([...r.created, ...r.existing].filter((t) => t === s.topic)).toEqual([s.topic]);
+      }
+      const again = await callers[0].admin().ensureTopics(specs);
+      expect(again).toEqual({ created: [], existing: specs.map((s) => s.topic) });
+      await expect(callers[0].admin().ensureTopics([specs[0], specs[0]])).rejects.toMatchObject({ code: 'invalid_config' });
+      // The client's transient complaints while topics appear ("does not host this
+      // topic-partition", "already exists" from a concurrent creator) are not errors or warnings.
+      const creationTexts = Object.values(TOPIC_CREATION_ERROR_TEXTS);
+      expect(logs.lines.filter((l) => (l.level === 'error' || l.level === 'warn') && creationTexts.includes(l.fields.error as string))).toEqual([]);
+    });
+
+    it('two transports registering the same new schema at the same moment both send, with one schema id', async () => {
+      const topic = await env.topic(2);
+      const schema = { ...itemSchemaV1, name: `Item${uniqueName('s').replace(/[^A-Za-z0-9]/g, '')}` };
+      const binding: TopicBinding<Item> = { topic, valueSchema: schema, key: (v) => v.id };
+      const senders = [env.transport('replica-a'), env.transport('replica-b'), env.transport('replica-c')];
+      await Promise.all(senders.flatMap((t, i) => [0, 1, 2].map((n) => t.producer().send(binding, [{ value: { id: `r${i}-${n}`, seq: n } }]))));
+      const raw = await harness.readRaw(topic, 9);
+      expect(new Set(raw.map((r) => r.value?.readUInt32BE(1))).size).toBe(1);
+    });
+
+    it('a producer keeps working after a topic it produced to is deleted, and after it is re-created', async () => {
+      const t = env.transport('long-lived');
+      const doomed = await env.topic(3);
+      await t.producer().send(itemBinding(doomed), [{ value: { id: 'a', seq: 0 } }]);
+      await t.admin().listOffsets(doomed);
+      // Someone else deletes it (tests and operators do).
+      const other = env.transport('deleter');
+      await other.admin().deleteTopics([doomed]);
+      await waitFor(async () => !(await t.admin().listTopics()).includes(doomed), 'the deletion to be visible', W);
+
+      // Other topics, old and new, are unaffected; so is the admin.
+      const fresh = env.track(uniqueName('sg-conf'));
+      await other.admin().ensureTopics([{ topic: fresh, partitions: 2 }]);
+      await t.producer().send(itemBinding(fresh), [{ value: { id: 'b', seq: 0 } }]);
+      expect(await t.admin().ensureTopics([{ topic: env.track(uniqueName('sg-conf')), partitions: 1 }])).toMatchObject({ created: [expect.any(String)] });
+      expect((await t.admin().listOffsets(fresh)).map((o) => o.high)).toEqual(expect.arrayContaining(['1']));
+
+      // The deleted topic fails clearly, then works again once re-created (with another partition count).
+      await expect(t.producer().send(itemBinding(doomed), [{ value: { id: 'c', seq: 0 } }])).rejects.toMatchObject({ code: 'topic_not_found' });
+      await other.admin().ensureTopics([{ topic: doomed, partitions: 2 }]);
+      const positions = await t.producer().send(itemBinding(doomed), ['k1', 'k2', 'k3', 'k4'].map((id) => ({ value: { id, seq: 1 } })));
+      expect(positions.map((p) => p.partition)).toEqual(['k1', 'k2', 'k3', 'k4'].map((k) => partitionForKey(k, 2)));
+      const raw = await harness.readRaw(doomed, 4);
+      expect(raw.map((r) => r.key).sort()).toEqual(['k1', 'k2', 'k3', 'k4']);
     });
 
     it('calls onPartitionsAssigned before the first message of a partition', async () => {

@@ -12,7 +12,8 @@ conformanceSuite({
   name: 'in-process',
   waitMs: 5_000,
   consumerDefaults: { heartbeatIntervalMs: 200, lagRefreshMs: 50 },
-  createTransport: ({ clientId, metricsRegistry }) => createTransport({ kind: 'in-process', broker, clientId, metricsRegistry, logger: process.env.DEBUG_TRANSPORT ? { info: (o, m) => console.log(m, JSON.stringify(o)), warn: (o, m) => console.log(m, JSON.stringify(o)), error: (o, m) => console.log(m, JSON.stringify(o)) } : undefined }),
+  createTransport: ({ clientId, metricsRegistry, logger }) =>
+    createTransport({ kind: 'in-process', broker, clientId, metricsRegistry, logger: logger ?? (process.env.DEBUG_TRANSPORT ? { info: (o, m) => console.log(m, JSON.stringify(o)), warn: (o, m) => console.log(m, JSON.stringify(o)), error: (o, m) => console.log(m, JSON.stringify(o)) } : undefined) }),
   produceRaw: async (topic, records) => {
     for (const r of records) {
       broker.append(topic, r.partition ?? 0, [{ key: r.key === null ? null : Buffer.from(r.key), value: r.value, headers: {}, timestampMs: Date.now() }]);

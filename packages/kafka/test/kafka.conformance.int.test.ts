@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { integrationEnv, kcatConsume, kcatProduce, registryHttp, uniqueName } from '@safeguard/testkit';
 import type { Registry } from 'prom-client';
 import { createTransport, decodeWireFrame, partitionForKey } from '../src';
-import type { TopicBinding, Transport } from '../src';
+import type { TopicBinding, Transport, TransportLogger } from '../src';
 import { conformanceSuite } from './conformance';
 import type { RawView } from './conformance';
 
@@ -21,8 +21,8 @@ const debugLogger = process.env.DEBUG_TRANSPORT
   ? { info: (o: object, m: string) => console.log(m, JSON.stringify(o)), warn: (o: object, m: string) => console.warn(m, JSON.stringify(o)), error: (o: object, m: string) => console.error(m, JSON.stringify(o)) }
   : undefined;
 
-function kafkaTransport(clientId: string, metricsRegistry?: Registry): Transport {
-  return createTransport({ kind: 'kafka', brokers: env.brokers, clientId, schemaRegistryUrl: registryUrl, metricsRegistry, fetchMaxWaitMs: 100, logger: debugLogger });
+function kafkaTransport(clientId: string, metricsRegistry?: Registry, logger?: TransportLogger): Transport {
+  return createTransport({ kind: 'kafka', brokers: env.brokers, clientId, schemaRegistryUrl: registryUrl, metricsRegistry, fetchMaxWaitMs: 100, logger: logger ?? debugLogger });
 }
 
 /** Deletes the `<topic>-value` subjects of test topics (soft, then permanent, as Confluent's API wants). */
@@ -50,7 +50,7 @@ conformanceSuite({
   name: 'kafka',
   waitMs: 45_000,
   consumerDefaults: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, lagRefreshMs: 200, commitIntervalMs: 100 },
-  createTransport: ({ clientId, metricsRegistry }) => kafkaTransport(clientId, metricsRegistry),
+  createTransport: ({ clientId, metricsRegistry, logger }) => kafkaTransport(clientId, metricsRegistry, logger),
   produceRaw: async (topic, records) => {
     await kcatProduce({ topic, brokers: env.brokersCsv, records: records.map((r) => ({ key: r.key ?? undefined, value: r.value, partition: r.partition ?? 0 })) });
   },
@@ -133,5 +133,62 @@ describe('interoperability with other clients (kafka only)', () => {
     expect([...frame.payload]).toEqual([12, ...Buffer.from('ping-1')]);
     const versions = await (await fetch(`${registryUrl}/subjects/${topic}-value/versions`)).json();
     expect(versions).toEqual([1]);
+  });
+});
+
+describe('closing (kafka only)', () => {
+  it('a closed transport opens no connection again: admin and producer calls fail with transport_closed', async () => {
+    const topic = uniqueName('sg-closed');
+    const t = kafkaTransport(uniqueName('closing'));
+    await t.admin().ensureTopics([{ topic, partitions: 1 }]);
+    const binding: TopicBinding<{ id: string }> = { topic, valueSchema: { type: 'record', name: 'Closed', namespace: 'safeguard.test.kafka', fields: [{ name: 'id', type: 'string' }] } };
+    await t.producer().send(binding, [{ value: { id: 'a' } }]);
+    await t.close();
+    // Before, a lag refresh or a late send racing with close() reconnected here, and the socket
+    // kept the process alive until the broker dropped idle connections (10 minutes).
+    await expect(t.admin().listOffsets(topic)).rejects.toMatchObject({ code: 'transport_closed' });
+    await expect(t.producer().send(binding, [{ value: { id: 'b' } }])).rejects.toMatchObject({ code: 'transport_closed' });
+    const cleanup = kafkaTransport('cleanup');
+    await cleanup.admin().deleteTopics([topic]);
+    await cleanup.close();
+    await forgetSubjects([topic]);
+  });
+});
+
+describe('schema registration by several replicas at once (kafka only)', () => {
+  type RegistryModule = typeof import('../src/registry/confluent-schema-registry');
+  const subjects: string[] = [];
+
+  afterAll(async () => {
+    await forgetSubjects(subjects.map((s) => s.replace(/-value$/, '')));
+  });
+
+  it('every replica gets the one id when all register a new schema under a new subject at the same moment', async () => {
+    // One module copy per replica: each has its own in-flight map, as separate processes would,
+    // so their requests really race at the registry (without the copies they are coalesced).
+    const replicas: RegistryModule['ConfluentSchemaRegistryClient'][] = [];
+    for (let i = 0; i < 5; i++) {
+      jest.isolateModules(() => {
+        replicas.push((require('../src/registry/confluent-schema-registry') as RegistryModule).ConfluentSchemaRegistryClient);
+      });
+    }
+    for (let round = 0; round < 12; round++) {
+      const subject = `${uniqueName('sg-race')}-value`;
+      subjects.push(subject);
+      const name = `Race${uniqueName('r').replace(/[^A-Za-z0-9]/g, '')}`;
+      const schema = JSON.stringify({ type: 'record', name, namespace: 'safeguard.test.kafka', doc: 'Race test record.', fields: [{ name: 'id', type: 'string', doc: 'Key.' }] });
+      const outcomes = await Promise.allSettled(replicas.map((Client) => new Client({ url: registryUrl, clientId: 'race' }).register(subject, schema)));
+      const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => (o.reason as { code?: string }).code ?? String(o.reason));
+      expect(failures).toEqual([]);
+      const ids = outcomes.map((o) => (o as PromiseFulfilledResult<number>).value);
+      expect(new Set(ids).size).toBe(1);
+      expect((await registryHttp(registryUrl).version(subject)).id).toBe(ids[0]);
+    }
+    // A schema that is incompatible with what is there is still refused as such.
+    const subject = subjects[0];
+    const latest = await registryHttp(registryUrl).version(subject);
+    const incompatible = JSON.stringify({ ...JSON.parse(latest.schema), fields: [{ name: 'id', type: 'long', doc: 'Now a number.' }] });
+    const outcomes = await Promise.allSettled(replicas.map((Client) => new Client({ url: registryUrl }).register(subject, incompatible)));
+    expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as { code?: string }).code : 'registered'))).toEqual(replicas.map(() => 'schema_incompatible'));
   });
 });

@@ -17,6 +17,22 @@ export interface RawRecord {
   timestampMs?: number;
 }
 
+/**
+ * Some records of a send were not written because the client does not know their partition (the
+ * topic was re-created with fewer partitions, or the client's metadata is older than the topic).
+ * Internal: the partitioned sender re-partitions and resends those records.
+ */
+export class UnsentRecordsError extends Error {
+  /** Per record of the send, in order: its position when written, `undefined` when not. */
+  readonly positions: ReadonlyArray<RecordPosition | undefined>;
+
+  constructor(topic: string, positions: ReadonlyArray<RecordPosition | undefined>) {
+    super(`${positions.filter((p) => p === undefined).length} of ${positions.length} records for ${topic} were not written: their partitions are unknown`);
+    this.name = 'UnsentRecordsError';
+    this.positions = positions;
+  }
+}
+
 /** A record as fetched. */
 export interface RawMessage {
   topic: string;
@@ -93,7 +109,10 @@ export interface Driver {
   readonly kind: 'kafka' | 'in-process';
   readonly registry: SchemaRegistryClient;
   readonly admin: Admin;
-  /** Appends records and resolves when acknowledged (acks=all), with each record's position. */
+  /**
+   * Appends records and resolves when acknowledged (acks=all), with each record's position.
+   * @throws UnsentRecordsError when some records' partitions do not exist (the others may be written).
+   */
   send(topic: string, records: readonly RawRecord[]): Promise<RecordPosition[]>;
   /** Disconnects the producer (after in-flight sends settled). */
   disconnectProducer(): Promise<void>;

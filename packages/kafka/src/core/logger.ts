@@ -7,11 +7,21 @@ export const silentLogger: TransportLogger = {
   error: () => undefined,
 };
 
-/** Error fields safe to log: class, code and message; never the record it failed on. */
-export function errorFields(err: unknown): Record<string, unknown> {
+/**
+ * Error fields safe to log: class, code and message; never the record it failed on. With
+ * `stack`, the stack too (for programmer errors: the stack is how a bug is found).
+ */
+export function errorFields(err: unknown, options: { stack?: boolean } = {}): Record<string, unknown> {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
-    return { err: { type: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) } };
+    return {
+      err: {
+        type: err.name,
+        message: err.message,
+        ...(typeof code === 'string' ? { code } : {}),
+        ...(options.stack && err.stack ? { stack: err.stack } : {}),
+      },
+    };
   }
   return { err: { type: typeof err } };
 }

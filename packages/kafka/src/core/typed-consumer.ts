@@ -1,5 +1,5 @@
 import type { AvroCodec } from '../codec/avro-codec';
-import { TransportConfigError } from '../errors';
+import { TransportConfigError, TransportErrorCodes } from '../errors';
 import type { Admin, Consumer, ConsumedMessage, ConsumerOptions, RunOptions, TopicBinding, TopicPartition, TransportLogger } from '../types';
 import type { ResolvedRetryOptions } from './backoff';
 import { backoffDelayMs, resolveRetryOptions } from './backoff';
@@ -188,7 +188,11 @@ export class TypedConsumer implements Consumer {
       }
       this.ctx.metrics.consumed.inc({ topic: raw.topic, outcome: 'retried' });
       const waitMs = backoffDelayMs(attempt, this.retry, this.ctx.random);
-      this.ctx.logger.warn({ ...where, retryInMs: waitMs, ...errorFields(failure) }, 'handler failed, retrying');
+      if (isUnexpected(failure)) {
+        this.ctx.logger.error({ ...where, retryInMs: waitMs, ...errorFields(failure, { stack: true }) }, 'handler failed with an unexpected error, retrying');
+      } else {
+        this.ctx.logger.warn({ ...where, retryInMs: waitMs, ...errorFields(failure) }, 'handler failed, retrying');
+      }
       if (!(await sleepWithHeartbeats(waitMs, control, this.sessionOptions.heartbeatIntervalMs))) return 'abort';
     }
   }
@@ -211,10 +215,10 @@ export class TypedConsumer implements Consumer {
     }
     this.ctx.metrics.consumed.inc({ topic: raw.topic, outcome: 'dead_lettered' });
     this.ctx.metrics.deadLetters.inc({ topic: raw.topic, reason });
-    this.ctx.logger.warn(
-      { topic: raw.topic, partition: raw.partition, offset: raw.offset, groupId: this.options.groupId, reason, attempts, ...errorFields(error) },
-      'message dead-lettered',
-    );
+    const fields = { topic: raw.topic, partition: raw.partition, offset: raw.offset, groupId: this.options.groupId, reason, attempts };
+    // A handler bug gave up on this message: an error with the stack, so it is found and fixed.
+    if (isUnexpected(error)) this.ctx.logger.error({ ...fields, ...errorFields(error, { stack: true }) }, 'message dead-lettered');
+    else this.ctx.logger.warn({ ...fields, ...errorFields(error) }, 'message dead-lettered');
     this.advance(raw);
     return 'done';
   }
@@ -289,6 +293,7 @@ export class TypedConsumer implements Consumer {
   }
 
   private async refreshLag(): Promise<void> {
+    if (!this.running) return;
     try {
       const byTopic = new Map<string, number[]>();
       for (const tp of this.session.assignment()) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
@@ -304,9 +309,19 @@ export class TypedConsumer implements Consumer {
         }
       }
     } catch (err) {
-      this.ctx.logger.warn({ groupId: this.options.groupId, ...errorFields(err) }, 'lag refresh failed');
+      if (this.running) this.ctx.logger.warn({ groupId: this.options.groupId, ...errorFields(err) }, 'lag refresh failed');
     }
   }
+}
+
+/**
+ * A failure that is not a SafeguardError (TypeError, RangeError, ...): a bug in the handler. STYLE.md
+ * lets programmer errors crash the process, but a message that always triggers one would then
+ * stall its partition for good (crash, restart, same message); so it is retried like a transient
+ * failure, then dead-lettered as `unexpected_error`, and logged at error level with its stack.
+ */
+function isUnexpected(err: unknown): boolean {
+  return reasonOf(err) === TransportErrorCodes.unexpectedError;
 }
 
 function positiveInt(value: number, name: string): number {

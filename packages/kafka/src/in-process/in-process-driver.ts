@@ -1,4 +1,4 @@
-import { TopicNotFoundError } from '../errors';
+import { TopicNotFoundError, TransportConfigError } from '../errors';
 import type {
   ConsumerSession,
   Driver,
@@ -9,7 +9,7 @@ import type {
   SessionHandlers,
   SessionOptions,
 } from '../core/driver';
-import { tpKey } from '../core/driver';
+import { tpKey, UnsentRecordsError } from '../core/driver';
 import type { SchemaRegistryClient } from '../registry/schema-registry';
 import type { Admin, EnsureTopicsResult, PartitionOffsets, RecordPosition, TopicPartition, TopicSpec, TransportLogger } from '../types';
 import type { GroupMember, InProcessGroup, StoredRecord } from './in-process-broker';
@@ -33,7 +33,10 @@ export class InProcessDriver implements Driver {
 
   async send(topic: string, records: readonly RawRecord[]): Promise<RecordPosition[]> {
     const count = this.broker.partitionCount(topic);
-    for (const r of records) if (r.partition < 0 || r.partition >= count) throw new RangeError(`partition ${r.partition} out of range for ${topic}`);
+    for (const r of records) if (!Number.isInteger(r.partition) || r.partition < 0) throw new RangeError(`partition ${r.partition} is not a partition number`);
+    // Like a Kafka client whose metadata lacks the partition (the topic was re-created with fewer
+    // partitions): nothing of this batch is written, and the sender re-partitions it.
+    if (records.some((r) => r.partition >= count)) throw new UnsentRecordsError(topic, records.map(() => undefined));
     const now = Date.now();
     // One append per record keeps the positions simple; the broker is synchronous, so the batch
     // is still atomic with respect to consumers (they run only when this function returns).
@@ -60,6 +63,11 @@ class InProcessAdmin implements Admin {
   constructor(private readonly broker: InProcessBroker, private readonly logger: TransportLogger) {}
 
   async ensureTopics(specs: readonly TopicSpec[]): Promise<EnsureTopicsResult> {
+    const names = new Set<string>();
+    for (const s of specs) {
+      if (names.has(s.topic)) throw new TransportConfigError(`topic ${s.topic} is listed twice`);
+      names.add(s.topic);
+    }
     const result: EnsureTopicsResult = { created: [], existing: [] };
     for (const spec of specs) {
       const partitions = spec.partitions ?? 1;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import type {
   Admin as KafkaAdmin,
@@ -6,8 +7,11 @@ import type {
   Consumer as KafkaConsumer,
   EachBatchPayload,
   IHeaders,
+  KafkaConfig,
   LogEntry,
+  PartitionMetadata,
   Producer as KafkaProducer,
+  RecordMetadata,
   SASLOptions,
 } from 'kafkajs';
 import { SafeguardError, TransientError } from '@safeguard/domain';
@@ -22,13 +26,14 @@ import type {
   SessionHandlers,
   SessionOptions,
 } from '../core/driver';
-import { tpKey } from '../core/driver';
+import { tpKey, UnsentRecordsError } from '../core/driver';
 import { decodeHeaders, encodeHeaders } from '../core/headers';
 import { errorFields } from '../core/logger';
-import { TopicNotFoundError, TransportErrorCodes } from '../errors';
+import { TopicNotFoundError, TransportConfigError, TransportErrorCodes } from '../errors';
 import { ConfluentSchemaRegistryClient } from '../registry/confluent-schema-registry';
 import type { SchemaRegistryClient } from '../registry/schema-registry';
 import type { Admin, EnsureTopicsResult, PartitionOffsets, RecordPosition, TopicPartition, TopicSpec, TransportLogger } from '../types';
+import { ClientSlot } from './client-slot';
 
 /** Connection settings of the kafka driver (see `KafkaTransportConfig` for the documentation). */
 export interface KafkaDriverOptions {
@@ -44,42 +49,73 @@ export interface KafkaDriverOptions {
   logger: TransportLogger;
 }
 
-/** Routes kafkajs log lines at warn and above to our logger, with the few fields that help and no payloads. */
-function logCreator(logger: TransportLogger) {
+/**
+ * kafkajs 2.x's texts of the protocol errors a topic shows while it is being created: its log
+ * entries carry the error only as this text. Pinned to kafkajs's error table by a unit test.
+ */
+export const TOPIC_CREATION_ERROR_TEXTS: Readonly<Record<'UNKNOWN_TOPIC_OR_PARTITION' | 'LEADER_NOT_AVAILABLE' | 'TOPIC_ALREADY_EXISTS', string>> = {
+  UNKNOWN_TOPIC_OR_PARTITION: 'This server does not host this topic-partition',
+  LEADER_NOT_AVAILABLE: 'There is no leader for this topic-partition as we are in the middle of a leadership election',
+  TOPIC_ALREADY_EXISTS: 'Topic with this name already exists',
+};
+const creationErrorTexts = new Set(Object.values(TOPIC_CREATION_ERROR_TEXTS));
+
+/**
+ * Routes kafkajs log lines at warn and above to our logger, with the few fields that help and no
+ * payloads. While `creatingTopics()` is true, the creation errors above are expected (a topic is
+ * not in every metadata answer yet, or a concurrent creator was first) and go to debug.
+ */
+export function logCreator(logger: TransportLogger, creatingTopics: () => boolean = () => false) {
   const keep = ['broker', 'clientId', 'groupId', 'memberId', 'topic', 'partition', 'retryCount', 'retryTime', 'error'];
   return () =>
     ({ namespace, level, log }: LogEntry): void => {
       const fields: Record<string, unknown> = { component: 'kafkajs', namespace };
       for (const k of keep) if (log[k] !== undefined) fields[k] = log[k];
+      if (level <= logLevel.WARN && typeof log.error === 'string' && creationErrorTexts.has(log.error) && creatingTopics()) {
+        logger.debug?.(fields, log.message);
+        return;
+      }
       if (level === logLevel.ERROR || level === logLevel.NOTHING) logger.error(fields, log.message);
       else if (level === logLevel.WARN) logger.warn(fields, log.message);
     };
 }
 
-/** Wraps a kafkajs error into a Safeguard error, by name and `retriable`, never by message. */
+/** True when `err`, its causes or its aggregated errors carry this kafkajs protocol error type. */
+export function hasErrorType(err: unknown, type: string, depth = 0): boolean {
+  if (err === null || typeof err !== 'object' || depth > 5) return false;
+  const e = err as { type?: unknown; cause?: unknown; errors?: unknown };
+  if (e.type === type) return true;
+  if (hasErrorType(e.cause, type, depth + 1)) return true;
+  return Array.isArray(e.errors) && e.errors.some((x) => hasErrorType(x, type, depth + 1));
+}
+
+/** Wraps a kafkajs error into a Safeguard error, by name, type and `retriable`, never by message. */
 function wrapKafkaError(err: unknown, what: string, topic?: string): Error {
   if (err instanceof SafeguardError) return err;
-  const e = err as { name?: string; type?: string; retriable?: boolean; cause?: unknown };
-  if (topic && (e.type === 'UNKNOWN_TOPIC_OR_PARTITION' || (e.cause as { type?: string } | undefined)?.type === 'UNKNOWN_TOPIC_OR_PARTITION')) {
-    return new TopicNotFoundError(topic, { cause: err });
-  }
+  const e = err as { name?: string; retriable?: boolean };
+  if (topic && hasErrorType(err, 'UNKNOWN_TOPIC_OR_PARTITION')) return new TopicNotFoundError(topic, { cause: err });
   const code = what === 'produce' ? TransportErrorCodes.produceFailed : TransportErrorCodes.kafkaError;
   const message = `${what} failed${topic ? ` for ${topic}` : ''}`;
   const retriable = e.retriable === true || e.name === 'KafkaJSNumberOfRetriesExceeded' || e.name === 'KafkaJSConnectionError' || e.name === 'KafkaJSRequestTimeoutError';
   return retriable ? new TransientError(code, message, { cause: err }) : new SafeguardError(code, message, { cause: err, retriable: false });
 }
 
-/** The kafkajs driver. Producer and admin connect lazily and are shared. */
+/** Sends of one batch while the producer's metadata turns out stale (each with a new producer). */
+const STALE_PRODUCER_ATTEMPTS = 3;
+
+/**
+ * The kafkajs driver. Producer and admin connect lazily and are shared; each is replaced by a new
+ * client when its metadata is stale (see {@link ClientSlot}).
+ */
 export class KafkaDriver implements Driver {
   readonly kind = 'kafka' as const;
   readonly registry: SchemaRegistryClient;
-  readonly admin: Admin;
+  readonly admin: KafkaAdminAdapter;
   private readonly kafka: Kafka;
-  private producerConnection: Promise<KafkaProducer> | undefined;
-  private adminConnection: Promise<KafkaAdmin> | undefined;
+  private readonly producers: ClientSlot<KafkaProducer>;
 
   constructor(private readonly options: KafkaDriverOptions) {
-    this.kafka = new Kafka({
+    const config: KafkaConfig = {
       clientId: options.clientId,
       brokers: options.brokers,
       ssl: options.ssl,
@@ -87,77 +123,79 @@ export class KafkaDriver implements Driver {
       connectionTimeout: options.connectionTimeoutMs,
       requestTimeout: options.requestTimeoutMs,
       logLevel: logLevel.WARN,
-      logCreator: logCreator(options.logger),
-    });
+    };
+    this.kafka = new Kafka({ ...config, logCreator: logCreator(options.logger) });
+    // The admin has a client of its own, so that its log lines are known to be its own.
+    const adminKafka = new Kafka({ ...config, logCreator: logCreator(options.logger, () => this.admin.creatingTopics) });
     this.registry = new ConfluentSchemaRegistryClient({ url: options.schemaRegistryUrl, clientId: options.clientId });
-    this.admin = new KafkaAdminAdapter(() => this.connectedAdmin(), options.logger);
+    this.admin = new KafkaAdminAdapter(new ClientSlot(() => adminKafka.admin(), closedError), options.logger, options.requestTimeoutMs);
+    this.producers = new ClientSlot(
+      () =>
+        this.kafka.producer({
+          idempotent: options.idempotent,
+          allowAutoTopicCreation: false,
+          // Partitions are chosen before the send (same murmur2 as Kafka's default); this only
+          // covers records without one and silences kafkajs's partitioner-change warning.
+          createPartitioner: () => ({ message, partitionMetadata }) =>
+            message.key ? partitionForKey(Buffer.from(message.key), partitionMetadata.length) : 0,
+        }),
+      closedError,
+    );
   }
 
-  private connectedProducer(): Promise<KafkaProducer> {
-    if (!this.producerConnection) {
-      const producer = this.kafka.producer({
-        idempotent: this.options.idempotent,
-        allowAutoTopicCreation: false,
-        // Partitions are chosen before the send (same murmur2 as Kafka's default); this only
-        // covers records without one and silences kafkajs's partitioner-change warning.
-        createPartitioner: () => ({ message, partitionMetadata }) =>
-          message.key ? partitionForKey(Buffer.from(message.key), partitionMetadata.length) : 0,
-      });
-      const pending = producer.connect().then(() => producer);
-      this.producerConnection = pending;
-      pending.catch(() => {
-        if (this.producerConnection === pending) this.producerConnection = undefined;
-      });
-    }
-    return this.producerConnection;
-  }
-
-  private connectedAdmin(): Promise<KafkaAdmin> {
-    if (!this.adminConnection) {
-      const admin = this.kafka.admin();
-      const pending = admin.connect().then(() => admin);
-      this.adminConnection = pending;
-      pending.catch(() => {
-        if (this.adminConnection === pending) this.adminConnection = undefined;
-      });
-    }
-    return this.adminConnection;
-  }
-
+  /**
+   * Sends and resolves with each record's position once acknowledged.
+   *
+   * Stale producer metadata is handled here: kafkajs keeps asking the broker about every topic the
+   * producer ever sent to, so once one of them is deleted every send that refreshes metadata fails
+   * with UNKNOWN_TOPIC_OR_PARTITION, and after a topic is re-created with fewer partitions kafkajs
+   * silently skips records for partitions it does not know. On the first, when this topic is
+   * there, the batch is sent again with a new producer (up to 3 attempts); on the second the
+   * producer is renewed and {@link UnsentRecordsError} tells the sender which records to place again.
+   * @throws TopicNotFoundError (`topic_not_found`); TransientError (`produce_failed`); UnsentRecordsError.
+   */
   async send(topic: string, records: readonly RawRecord[]): Promise<RecordPosition[]> {
-    let metadata;
-    try {
-      const producer = await this.connectedProducer();
-      metadata = await producer.send({
-        topic,
-        acks: -1,
-        timeout: this.options.requestTimeoutMs,
-        messages: records.map((r) => ({
-          key: r.key,
-          value: r.value,
-          partition: r.partition,
-          headers: encodeHeaders(r.headers),
-          timestamp: r.timestampMs !== undefined ? String(r.timestampMs) : undefined,
-        })),
-      });
-    } catch (err) {
-      throw wrapKafkaError(err, 'produce', topic);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.producers.run(async (producer, generation) => {
+          let metadata: RecordMetadata[];
+          try {
+            metadata = await producer.send({
+              topic,
+              acks: -1,
+              timeout: this.options.requestTimeoutMs,
+              messages: records.map((r) => ({
+                key: r.key,
+                value: r.value,
+                partition: r.partition,
+                headers: encodeHeaders(r.headers),
+                timestamp: r.timestampMs !== undefined ? String(r.timestampMs) : undefined,
+              })),
+            });
+          } catch (err) {
+            if (hasErrorType(err, 'UNKNOWN_TOPIC_OR_PARTITION')) this.producers.renew(generation);
+            throw err;
+          }
+          const positions = positionsOf(topic, records, metadata);
+          if (positions.some((p) => p === undefined)) {
+            this.producers.renew(generation);
+            throw new UnsentRecordsError(topic, positions);
+          }
+          return positions as RecordPosition[];
+        });
+      } catch (err) {
+        if (err instanceof UnsentRecordsError) throw err;
+        if (attempt < STALE_PRODUCER_ATTEMPTS && hasErrorType(err, 'UNKNOWN_TOPIC_OR_PARTITION') && (await this.admin.isTopicReady(topic).catch(() => false))) {
+          this.options.logger.warn({ topic, attempt }, 'producer metadata was stale (a topic it used was deleted or re-created), sending again with a new producer');
+          continue;
+        }
+        throw wrapKafkaError(err, 'produce', topic);
+      }
     }
-    // Records of one partition go out in one batch, in order: their offsets follow the base offset.
-    const base = new Map<number, bigint>();
-    for (const m of metadata) base.set(m.partition, BigInt(m.baseOffset ?? m.offset ?? '-1'));
-    const seen = new Map<number, bigint>();
-    return records.map((r) => {
-      const index = seen.get(r.partition) ?? 0n;
-      seen.set(r.partition, index + 1n);
-      return { topic, partition: r.partition, offset: String((base.get(r.partition) ?? -1n) + index) };
-    });
   }
 
   async disconnectProducer(): Promise<void> {
-    const pending = this.producerConnection;
-    this.producerConnection = undefined;
-    if (pending) await (await pending.catch(() => undefined))?.disconnect();
+    await this.producers.close();
   }
 
   consumerSession(options: SessionOptions): ConsumerSession {
@@ -169,60 +207,147 @@ export class KafkaDriver implements Driver {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([
-      this.disconnectProducer(),
-      (async () => {
-        const pending = this.adminConnection;
-        this.adminConnection = undefined;
-        if (pending) await (await pending.catch(() => undefined))?.disconnect();
-      })(),
-    ]);
+    await Promise.allSettled([this.producers.close({ seal: true }), this.admin.close()]);
   }
 }
 
-class KafkaAdminAdapter implements Admin {
-  constructor(private readonly admin: () => Promise<KafkaAdmin>, private readonly logger: TransportLogger) {}
+function closedError(): Error {
+  return new SafeguardError(TransportErrorCodes.transportClosed, 'the transport is closed', { retriable: false });
+}
 
+/**
+ * Each record's position from kafkajs's answer: records of one partition go out in one batch, in
+ * order, so their offsets follow its base offset. `undefined` for records of partitions missing
+ * from the answer (kafkajs did not send them).
+ */
+function positionsOf(topic: string, records: readonly RawRecord[], metadata: readonly RecordMetadata[]): Array<RecordPosition | undefined> {
+  const base = new Map<number, bigint>();
+  for (const m of metadata) {
+    const offset = m.baseOffset ?? m.offset;
+    if (offset !== undefined) base.set(m.partition, BigInt(offset));
+  }
+  const seen = new Map<number, bigint>();
+  return records.map((r) => {
+    const first = base.get(r.partition);
+    if (first === undefined) return undefined;
+    const index = seen.get(r.partition) ?? 0n;
+    seen.set(r.partition, index + 1n);
+    return { topic, partition: r.partition, offset: String(first + index) };
+  });
+}
+
+/** A topic's partitions are all there, each with a leader (and as many as expected, when given). */
+function topicReady(partitions: readonly PartitionMetadata[] | undefined, expected?: number): boolean {
+  if (!partitions || partitions.length === 0) return false;
+  if (expected !== undefined && partitions.length !== expected) return false;
+  const ids = new Set(partitions.map((p) => p.partitionId));
+  for (let id = 0; id < partitions.length; id++) if (!ids.has(id)) return false;
+  return partitions.every((p) => p.partitionErrorCode === 0 && p.leader >= 0);
+}
+
+/** Admin over kafkajs. Metadata comes from whole-cluster requests, which never fail for a topic that is missing. */
+class KafkaAdminAdapter implements Admin {
+  private creations = 0;
+
+  constructor(private readonly admins: ClientSlot<KafkaAdmin>, private readonly logger: TransportLogger, private readonly readyTimeoutMs: number) {}
+
+  /** True while {@link ensureTopics} creates topics or waits for them. */
+  get creatingTopics(): boolean {
+    return this.creations > 0;
+  }
+
+  /**
+   * Runs one kafkajs admin call. Once a topic whose offsets the kafkajs admin read has been deleted,
+   * its metadata requests fail with UNKNOWN_TOPIC_OR_PARTITION for good: such a failure renews the
+   * admin client and the call is tried once more.
+   */
   private async call<T>(what: string, fn: (admin: KafkaAdmin) => Promise<T>, topic?: string): Promise<T> {
-    try {
-      return await fn(await this.admin());
-    } catch (err) {
-      throw wrapKafkaError(err, what, topic);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.admins.run(async (admin, generation) => {
+          try {
+            return await fn(admin);
+          } catch (err) {
+            if (hasErrorType(err, 'UNKNOWN_TOPIC_OR_PARTITION')) this.admins.renew(generation);
+            throw err;
+          }
+        });
+      } catch (err) {
+        if (attempt === 1 && hasErrorType(err, 'UNKNOWN_TOPIC_OR_PARTITION')) continue;
+        throw wrapKafkaError(err, what, topic);
+      }
     }
   }
 
+  /** Every topic's partitions, from one whole-cluster metadata request. */
+  private async topicsMetadata(): Promise<Map<string, PartitionMetadata[]>> {
+    const md = await this.call('fetch metadata', (a) => a.fetchTopicMetadata());
+    return new Map(md.topics.map((t) => [t.name, t.partitions]));
+  }
+
+  /** True when the topic exists and every partition has a leader. */
+  async isTopicReady(topic: string): Promise<boolean> {
+    return topicReady((await this.topicsMetadata()).get(topic));
+  }
+
+  /**
+   * Creates the missing topics, one request each (so a concurrent creator's "already exists" is
+   * told apart per topic), then waits, with backoff and at most the request timeout, until the
+   * cluster metadata shows every topic of `specs` with all its partitions led; topics created by
+   * someone else meanwhile are waited for the same way. `created` lists what this call created.
+   * @throws TransportConfigError (`invalid_config`) on a topic listed twice; TransientError
+   *   (`kafka_error`) when the topics are not ready in time; kafkajs refusals as `kafka_error`.
+   */
   async ensureTopics(specs: readonly TopicSpec[]): Promise<EnsureTopicsResult> {
-    const existingNames = new Set(await this.listTopics());
-    const result: EnsureTopicsResult = { created: [], existing: [] };
-    const missing = specs.filter((s) => !existingNames.has(s.topic));
-    for (const s of specs) if (existingNames.has(s.topic)) result.existing.push(s.topic);
-    if (missing.length > 0) {
-      await this.call('create topics', (a) =>
-        a.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((s) => ({
-            topic: s.topic,
-            numPartitions: s.partitions ?? 1,
-            replicationFactor: s.replicationFactor ?? -1,
-            configEntries: topicConfigEntries(s),
-          })),
-        }),
-      ).catch((err: unknown) => {
-        // Someone else created one of them in between: fine, they exist now.
-        const cause = (err as { cause?: { type?: string; errors?: Array<{ type?: string }> } }).cause;
-        const races = cause?.type === 'TOPIC_ALREADY_EXISTS' || (cause?.errors ?? []).every((e) => e.type === 'TOPIC_ALREADY_EXISTS');
-        if (!races) throw err;
-      });
-      // Leaders are elected; make sure the metadata of every new topic is visible before returning.
-      const after = new Set(await this.listTopics());
-      for (const s of missing) (after.has(s.topic) ? result.created : result.existing).push(s.topic);
-    }
+    const names = new Set<string>();
     for (const s of specs) {
-      if (!result.existing.includes(s.topic) || s.partitions === undefined) continue;
-      const actual = await this.partitionCount(s.topic);
-      if (actual !== s.partitions) this.logger.warn({ topic: s.topic, expected: s.partitions, actual }, 'existing topic has a different partition count');
+      if (names.has(s.topic)) throw new TransportConfigError(`topic ${s.topic} is listed twice`);
+      names.add(s.topic);
     }
-    return result;
+    const deadline = Date.now() + this.readyTimeoutMs;
+    const createdHere = new Set<string>();
+    this.creations++;
+    try {
+      let metadata = await this.topicsMetadata();
+      let toCreate = specs.filter((s) => !metadata.has(s.topic));
+      for (let attempt = 1; ; attempt++) {
+        const outcomes = await Promise.all(toCreate.map((s) => this.createTopic(s)));
+        toCreate.forEach((s, i) => outcomes[i] && createdHere.add(s.topic));
+        if (toCreate.length > 0 || attempt > 1) metadata = await this.topicsMetadata();
+        const notReady = specs.filter((s) => !topicReady(metadata.get(s.topic), createdHere.has(s.topic) ? (s.partitions ?? 1) : undefined));
+        if (notReady.length === 0) break;
+        if (Date.now() >= deadline) {
+          throw new TransientError(TransportErrorCodes.kafkaError, `topics not ready within ${this.readyTimeoutMs} ms: ${notReady.map((s) => s.topic).join(', ')}`);
+        }
+        await delay(Math.min(1_000, 25 * 2 ** attempt));
+        // Not in the metadata yet: created by a concurrent creator just now, or deleted meanwhile.
+        toCreate = notReady.filter((s) => !metadata.has(s.topic) && !createdHere.has(s.topic));
+      }
+      for (const s of specs) {
+        const actual = metadata.get(s.topic)?.length;
+        if (!createdHere.has(s.topic) && s.partitions !== undefined && actual !== s.partitions) {
+          this.logger.warn({ topic: s.topic, expected: s.partitions, actual }, 'existing topic has a different partition count');
+        }
+      }
+    } finally {
+      this.creations--;
+    }
+    return { created: specs.filter((s) => createdHere.has(s.topic)).map((s) => s.topic), existing: specs.filter((s) => !createdHere.has(s.topic)).map((s) => s.topic) };
+  }
+
+  /** @returns false when the topic existed already (a concurrent creator was first). */
+  private async createTopic(spec: TopicSpec): Promise<boolean> {
+    try {
+      return await this.call('create topics', (a) =>
+        a.createTopics({
+          waitForLeaders: false,
+          topics: [{ topic: spec.topic, numPartitions: spec.partitions ?? 1, replicationFactor: spec.replicationFactor ?? -1, configEntries: topicConfigEntries(spec) }],
+        }),
+      );
+    } catch (err) {
+      if (hasErrorType(err, 'TOPIC_ALREADY_EXISTS')) return false;
+      throw err;
+    }
   }
 
   async listTopics(): Promise<string[]> {
@@ -231,11 +356,9 @@ class KafkaAdminAdapter implements Admin {
   }
 
   async partitionCount(topic: string): Promise<number> {
-    if (!(await this.call('list topics', (a) => a.listTopics())).includes(topic)) throw new TopicNotFoundError(topic);
-    const md = await this.call('fetch metadata', (a) => a.fetchTopicMetadata({ topics: [topic] }), topic);
-    const t = md.topics.find((x) => x.name === topic);
-    if (!t) throw new TopicNotFoundError(topic);
-    return t.partitions.length;
+    const partitions = (await this.topicsMetadata()).get(topic);
+    if (!partitions || partitions.length === 0) throw new TopicNotFoundError(topic);
+    return partitions.length;
   }
 
   async listOffsets(topic: string): Promise<PartitionOffsets[]> {
@@ -252,7 +375,7 @@ class KafkaAdminAdapter implements Admin {
       } catch (err) {
         if (attempt >= 5 || err instanceof TopicNotFoundError) throw err;
       }
-      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      await delay(50 * attempt);
     }
   }
 
@@ -266,6 +389,11 @@ class KafkaAdminAdapter implements Admin {
     const existing = new Set(await this.listTopics());
     const doomed = topics.filter((t) => existing.has(t));
     if (doomed.length > 0) await this.call('delete topics', (a) => a.deleteTopics({ topics: doomed }));
+  }
+
+  /** Disconnects the admin client for good. */
+  async close(): Promise<void> {
+    await this.admins.close({ seal: true });
   }
 }
 
