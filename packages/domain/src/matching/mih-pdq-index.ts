@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../errors';
-import { PDQ_WORDS, PdqHashInput, popcount32, toPdqWords } from './hash-words';
+import { PDQ_WORDS, PdqHashInput, formatPdqWords, popcount32, toPdqWords } from './hash-words';
 import { MihLayout, chooseMihLayout, mihLayoutFromWidths, mihRadii } from './mih-layout';
 import { PdqHit, PdqIndex, assertRadius, growUint32, sortHits } from './pdq-index';
 
@@ -76,10 +76,7 @@ interface Job {
   readonly liveCount: number;
   readonly built: Table[];
   table: number;
-  phase: 0 | 1;
-  cursor: number;
-  offsets: Uint32Array | null;
-  ids: Uint32Array | null;
+  build: TableBuild | null;
 }
 
 /** Extracts `width` bits at `bitOffset` from the 8 words at `h[base..]` (width <= 26). */
@@ -177,6 +174,147 @@ function gatherIds(sc: Scratch, ids: Uint32Array, n: number): void {
 }
 
 /**
+ * Buckets per partition of a table build: 2^16 offsets (256 KiB) and their counters stay in the
+ * L2 cache while a partition is sorted.
+ */
+const BUILD_LOW_BITS = 16;
+
+/**
+ * One table built from a snapshot of live ids, in resumable slices of about `budget` ids: the
+ * CSR arrays (buckets in key order, ids ascending within a bucket).
+ *
+ * Why partitioned: counting straight into `2^width` offsets scatters one random write per id
+ * over up to 64 MiB, a TLB and cache miss each (most of a 10M build). Here ids are first split
+ * by the key's high bits into at most `2^(width - 16)` partitions (few write streams), then each
+ * partition is counting-sorted inside its 256 KiB window of offsets. Both passes are stable, so
+ * the result is the same as a direct counting sort. Temporary memory: 6 bytes per live id.
+ *
+ * Phases: 0 partition histogram over ids, 1 scatter (low key bits, id) by partition, 2 count
+ * the partition's buckets, 3 place its ids (2 and 3 repeat per partition).
+ */
+class TableBuild {
+  /** The finished table, once the last phase is done. */
+  table: Table | null = null;
+  private phase = 0;
+  private cursor = 0;
+  private part = 0;
+  private readonly lowBits: number;
+  private readonly parts: number;
+  private readonly partStart: Uint32Array;
+  private fill: Uint32Array | null = null;
+  private lowKeys: Uint16Array | null = null;
+  private partIds: Uint32Array | null = null;
+  private count: Uint32Array | null = null;
+  private offsets: Uint32Array | null = null;
+  private ids: Uint32Array | null = null;
+
+  constructor(
+    private readonly chunks: Uint32Array[],
+    private readonly snap: Uint8Array,
+    private readonly high: number,
+    private readonly liveCount: number,
+    readonly width: number,
+    private readonly bitOffset: number,
+  ) {
+    const highBits = Math.max(0, width - BUILD_LOW_BITS);
+    this.lowBits = width - highBits;
+    this.parts = 1 << highBits;
+    this.partStart = new Uint32Array(this.parts + 1);
+  }
+
+  /** Does up to about `budget` units (ids visited); returns the units spent (at least 1). */
+  step(budget: number): number {
+    const { chunks, snap, width, bitOffset, lowBits } = this;
+    const lowMask = (1 << lowBits) - 1;
+    if (this.phase <= 1) {
+      const end = Math.min(this.high, this.cursor + budget);
+      const spent = Math.max(1, end - this.cursor);
+      if (this.phase === 0) {
+        const ps = this.partStart;
+        for (let id = this.cursor; id < end; id++) {
+          if (snap[id] === 1) ps[(substring(chunks[id >>> CHUNK_BITS], (id & CHUNK_MASK) << 3, bitOffset, width) >>> lowBits) + 1]++;
+        }
+      } else {
+        const fill = this.fill as Uint32Array;
+        const lowKeys = this.lowKeys as Uint16Array;
+        const partIds = this.partIds as Uint32Array;
+        for (let id = this.cursor; id < end; id++) {
+          if (snap[id] !== 1) continue;
+          const key = substring(chunks[id >>> CHUNK_BITS], (id & CHUNK_MASK) << 3, bitOffset, width);
+          const j = fill[key >>> lowBits]++;
+          lowKeys[j] = key & lowMask;
+          partIds[j] = id;
+        }
+      }
+      this.cursor = end;
+      if (end < this.high) return spent;
+      this.cursor = 0;
+      if (this.phase === 0) {
+        const ps = this.partStart;
+        for (let p = 1; p < ps.length; p++) ps[p] += ps[p - 1];
+        this.fill = ps.slice(0, this.parts);
+        this.lowKeys = new Uint16Array(this.liveCount);
+        this.partIds = new Uint32Array(this.liveCount);
+        this.phase = 1;
+        return spent + (this.parts >>> 4);
+      }
+      this.fill = null;
+      this.offsets = new Uint32Array((1 << width) + 1);
+      this.ids = new Uint32Array(this.liveCount);
+      this.count = new Uint32Array(1 << lowBits);
+      this.phase = 2;
+      this.part = 0;
+      return spent + ((1 << width) >>> 4);
+    }
+    const lowKeys = this.lowKeys as Uint16Array;
+    const count = this.count as Uint32Array;
+    const s = this.partStart[this.part];
+    const e = this.partStart[this.part + 1];
+    const from = Math.max(s, this.cursor);
+    const end = Math.min(e, from + budget);
+    let spent = Math.max(1, end - from);
+    if (this.phase === 2) {
+      for (let j = from; j < end; j++) count[lowKeys[j]]++;
+      this.cursor = end;
+      if (end < e) return spent;
+      // Bucket starts of this partition, into the offsets and (as placement cursors) the counters.
+      const offsets = this.offsets as Uint32Array;
+      const base = this.part << lowBits;
+      let at = s;
+      for (let k = 0; k < count.length; k++) {
+        offsets[base + k] = at;
+        const c = count[k];
+        count[k] = at;
+        at += c;
+      }
+      this.phase = 3;
+      this.cursor = s;
+      return spent + (count.length >>> 4);
+    }
+    const ids = this.ids as Uint32Array;
+    const partIds = this.partIds as Uint32Array;
+    for (let j = from; j < end; j++) ids[count[lowKeys[j]]++] = partIds[j];
+    this.cursor = end;
+    if (end < e) return spent;
+    count.fill(0);
+    spent += count.length >>> 4;
+    this.part++;
+    this.phase = 2;
+    this.cursor = this.partStart[this.part];
+    if (this.part < this.parts) return spent;
+    const offsets = this.offsets as Uint32Array;
+    offsets[1 << width] = this.liveCount;
+    this.table = { width, offsets, ids };
+    this.lowKeys = null;
+    this.partIds = null;
+    this.count = null;
+    this.offsets = null;
+    this.ids = null;
+    return spent;
+  }
+}
+
+/**
  * Exact Hamming-radius search over 256-bit PDQ hashes by multi-index hashing (Norouzi, Punjani
  * and Fleet, "Fast Exact Search in Hamming Space with Multi-Index Hashing").
  *
@@ -193,9 +331,12 @@ function gatherIds(sc: Scratch, ids: Uint32Array, n: number): void {
  *   indexed directly by the substring value, then ids).
  * - Changes never rebuild the world: adds go to a delta scanned linearly, removes clear the
  *   liveness byte (visible to the next search). Compaction rebuilds ONE table at a time from a
- *   snapshot, in bounded slices, and swaps it in; peak extra memory is one table. Only a change
- *   of layout (bank size changed 4-fold) builds a full new table set before swapping.
- *   Removed ids are reused only once no table references them.
+ *   snapshot, in bounded slices, and swaps it in; peak extra memory is one table plus 6 bytes
+ *   per live id (a cache-friendly two-level counting sort). Only a change of layout (bank size
+ *   changed 4-fold) builds a full new table set before swapping. Removed ids are reused only
+ *   once no table references them.
+ * - A bulk load ({@link MihPdqIndex.beginBulkLoad}, then {@link MihPdqIndex.compact}) skips the
+ *   automatic slices while the index grows and builds every table once at the end.
  *
  * Searches are synchronous and not re-entrant (one shared stamp array).
  */
@@ -225,6 +366,7 @@ export class MihPdqIndex implements PdqIndex {
   private staleAnswer = false;
   private radiiCache = new Map<number, number[]>();
   private job: Job | null = null;
+  private bulkLoading = false;
   private readonly scratch = new Scratch();
   private readonly options: MihPdqIndexOptions;
 
@@ -345,6 +487,7 @@ export class MihPdqIndex implements PdqIndex {
    * linear scan is as fast as tables there.
    */
   get needsCompaction(): boolean {
+    if (this.bulkLoading) return false;
     if (this.job) return true;
     if (this.deltaCount > (this.options.deltaLimit ?? 4096)) return true;
     if (this.layout === null) return false;
@@ -355,12 +498,36 @@ export class MihPdqIndex implements PdqIndex {
 
   /**
    * Runs compaction to completion, starting a job even if none is due, and re-choosing the
-   * automatic layout for the current size (call once after a bulk load).
+   * automatic layout for the current size (call once after a bulk load; ends
+   * {@link beginBulkLoad}'s mode).
    */
   compact(): void {
+    this.bulkLoading = false;
     while (this.job) this.compactStep(1 << 24);
     if (this.deltaCount + this.pendingCount > 0 || this.layoutStale(1) || (this.layout === null && this.liveCount > 0)) this.startJob(1);
     while (this.job) this.compactStep(1 << 24);
+  }
+
+  /**
+   * Starts a bulk load (e.g. a replica replaying the compacted topic at start-up): until the
+   * next {@link compact}, adds and removes only append to the delta, with no automatic
+   * compaction slices ({@link needsCompaction} is false, {@link compactStep} does nothing), so
+   * the tables are built once, by `compact`, for the final size and layout. Searches stay exact
+   * meanwhile but scan the whole delta linearly (about 3 ns per entry added since).
+   */
+  beginBulkLoad(): void {
+    this.bulkLoading = true;
+  }
+
+  /** True between {@link beginBulkLoad} and the next {@link compact}. */
+  get isBulkLoading(): boolean {
+    return this.bulkLoading;
+  }
+
+  /** The hash of live entry `id`, 64 lowercase hex digits, or undefined when `id` is not live. */
+  hashHex(id: number): string | undefined {
+    if (!this.has(id)) return undefined;
+    return formatPdqWords(this.chunks[id >>> CHUNK_BITS], (id & CHUNK_MASK) * PDQ_WORDS);
   }
 
   /**
@@ -479,14 +646,14 @@ export class MihPdqIndex implements PdqIndex {
   }
 
   private autoStep(): void {
-    if (this.options.autoCompact === false || !this.needsCompaction) return;
+    if (this.bulkLoading || this.options.autoCompact === false || !this.needsCompaction) return;
     const limit = Math.max(this.options.deltaLimit ?? 4096, Math.floor(this.liveCount * (this.options.autoCompactRatio ?? 1 / 8)));
     if (!this.job && this.deltaCount <= limit && this.pendingCount <= limit && !this.layoutStale()) return;
     const widths = this.options.layout?.widths ?? this.layout?.widths ?? new Array<number>(16).fill(16);
     // A job visits every id twice per table (plus prefix sums over 2^w offsets); spread it over
     // `deltaLimit / 2` mutations so it completes before the delta doubles.
     let jobWork = 0;
-    for (const w of widths) jobWork += 2 * (this.high + 1) + 2 * ((1 << w) >>> 4);
+    for (const w of widths) jobWork += 2 * (this.high + 1) + 2 * this.liveCount + 3 * ((1 << w) >>> 4);
     this.compactStep(Math.ceil((2 * jobWork) / limit));
   }
 
@@ -507,56 +674,24 @@ export class MihPdqIndex implements PdqIndex {
       liveCount: this.liveCount,
       built: [],
       table: 0,
-      phase: 0,
-      cursor: 0,
-      offsets: null,
-      ids: null,
+      build: null,
     };
   }
 
   /** Performs up to `budget` units of `job`; returns the units spent (at least 1). */
   private stepJob(job: Job, budget: number): number {
-    const width = job.layout.widths[job.table];
-    const bitOffset = job.layout.bitOffsets[job.table];
-    const chunks = this.chunks;
-    const snap = job.snap;
-    if (job.offsets === null) {
-      job.offsets = new Uint32Array((1 << width) + 1);
-      job.phase = 0;
-      job.cursor = 0;
+    if (job.build === null) {
+      job.build = new TableBuild(this.chunks, job.snap, job.high, job.liveCount, job.layout.widths[job.table], job.layout.bitOffsets[job.table]);
     }
-    const off = job.offsets;
-    const end = Math.min(job.high, job.cursor + budget);
-    const spent = Math.max(1, end - job.cursor);
-    if (job.phase === 0) {
-      for (let id = job.cursor; id < end; id++) {
-        if (snap[id] === 1) off[substring(chunks[id >>> CHUNK_BITS], (id & CHUNK_MASK) << 3, bitOffset, width) + 1]++;
-      }
-      job.cursor = end;
-      if (end < job.high) return spent;
-      for (let k = 1; k < off.length; k++) off[k] += off[k - 1];
-      job.ids = new Uint32Array(job.liveCount);
-      job.phase = 1;
-      job.cursor = 0;
-      return spent + (off.length >>> 4);
-    }
-    const ids = job.ids as Uint32Array;
-    for (let id = job.cursor; id < end; id++) {
-      if (snap[id] === 1) ids[off[substring(chunks[id >>> CHUNK_BITS], (id & CHUNK_MASK) << 3, bitOffset, width)]++] = id;
-    }
-    job.cursor = end;
-    if (end < job.high) return spent;
-    // After filling, offsets[k] holds the end of bucket k; shift right by one to get starts.
-    off.copyWithin(1, 0, off.length - 1);
-    off[0] = 0;
-    const table: Table = { width, offsets: off, ids };
+    const spent = job.build.step(budget);
+    const table = job.build.table;
+    if (table === null) return spent;
     if (job.replaceAll) job.built.push(table);
     else this.tables[job.table] = table;
-    job.offsets = null;
-    job.ids = null;
+    job.build = null;
     job.table++;
     if (job.table === job.layout.widths.length) this.finishJob(job);
-    return spent + (off.length >>> 4);
+    return spent;
   }
 
   private finishJob(job: Job): void {
@@ -570,9 +705,15 @@ export class MihPdqIndex implements PdqIndex {
     // Every table now holds every id live at job.startClock: drop those from the delta.
     let keep = 0;
     while (keep < this.deltaCount && this.deltaClocks[keep] < job.startClock) keep++;
-    this.deltaIds.copyWithin(0, keep, this.deltaCount);
-    this.deltaClocks.splice(0, keep);
     this.deltaCount -= keep;
+    if (this.deltaCount === 0) {
+      // After a bulk load the delta held every id: give its buffers back.
+      if (this.deltaIds.length > 4096) this.deltaIds = new Uint32Array(0);
+      this.deltaClocks = [];
+    } else {
+      this.deltaIds.copyWithin(0, keep, keep + this.deltaCount);
+      this.deltaClocks.splice(0, keep);
+    }
     // Ids removed before the job started are in no table and not in the delta: reusable.
     let retired = 0;
     while (retired < this.pendingCount && this.pendingClocks[retired] < job.startClock) {
