@@ -71,10 +71,10 @@ export function chartSvg(panels: readonly Panel[], options: ChartOptions): strin
     for (let v = 0; v <= xTop + 1e-9; v += xStep) {
       out.push(`<text x="${sx(v)}" y="${y0 + panelHeight + 16}" font-size="11" text-anchor="middle">${fmt(v)}</text>`);
     }
-    for (const m of options.markers ?? []) {
+    (options.markers ?? []).forEach((m, k) => {
       out.push(`<line x1="${sx(m.x)}" y1="${y0}" x2="${sx(m.x)}" y2="${y0 + panelHeight}" stroke="#999" stroke-dasharray="3,3"/>`);
-      if (i === 0) out.push(`<text x="${sx(m.x) + 3}" y="${y0 + 12}" font-size="10" fill="#555">${esc(m.label)}</text>`);
-    }
+      if (i === 0) out.push(`<text x="${sx(m.x) + 3}" y="${y0 + 12 + (k % 2) * 12}" font-size="10" fill="#555">${esc(m.label)}</text>`);
+    });
     out.push(`<rect x="${left}" y="${y0}" width="${plotW}" height="${panelHeight}" fill="none" stroke="#333"/>`);
     out.push(`<text x="${18}" y="${y0 + panelHeight / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 18 ${y0 + panelHeight / 2})">${esc(panel.yLabel)}</text>`);
     panel.series.forEach((s, j) => {

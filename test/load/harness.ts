@@ -31,6 +31,8 @@ export interface LoadOptions {
   maxRate?: number;
   /** Seconds per rate step. */
   stepSeconds?: number;
+  /** Extra steps bisecting between the best sustainable and the first unsustainable rate. Default 2 (0 with `rates` or `smoke`). */
+  refine?: number;
   /** Images per drain burst (hasher standalone, pipeline end to end). */
   burst?: number;
   images?: ImageSet;
@@ -53,13 +55,17 @@ export interface StepResult {
   completedRateInStep: number;
   /** Step contents not yet hashed when the step ended. */
   backlogAtEnd: number;
+  /** Growth of the submitted-but-not-hashed queue during the step, contents per second (least squares). */
+  queueGrowthPerSecond: number;
   /** Seconds after the step until every step content was hashed; null if it did not drain. */
   drainSeconds: number | null;
   latencyMs: { submittedToHashed: LatencySummary; hashedToMatched: LatencySummary; submittedToMatched: LatencySummary; httpResponse: LatencySummary };
   /** Consumer lag growth per service during the step, records per second (least squares). */
   lagSlope: Partial<Record<ServiceName, number>>;
-  /** Mean cores used per process during the step. */
+  /** Mean cores used per process during the step (`others`: the rest of the machine's busy time). */
   cpuCores: Record<string, number>;
+  /** Hasher CPU per submission of the step (fetch, decode, PDQ, crypto, publish). */
+  hasherCpuMsPerImage: number | null;
   sustainable: boolean;
 }
 
@@ -187,6 +193,17 @@ function coresBetween(a: Record<string, number | undefined>, b: Record<string, n
   return out;
 }
 
+/**
+ * Adds `others`: the machine's busy cores not used by the pipeline's processes, the broker or the
+ * harness (other work on a shared machine, the registry, the kernel).
+ */
+function withOthers(cores: Record<string, number>): Record<string, number> {
+  if (cores.machine === undefined) return cores;
+  const ours = Object.entries(cores).reduce((n, [k, v]) => (k === 'machine' ? n : n + v), 0);
+  cores.others = Math.max(0, Math.round((cores.machine - ours) * 100) / 100);
+  return cores;
+}
+
 /** Runs the load test and writes `<outDir>/<name>.json` and `.png`; resolves with the result. */
 export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
   const smoke = options.smoke ?? false;
@@ -280,13 +297,18 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
 
     // Time series: lag per service (from its /metrics), CPU per process (/proc), progress.
     const pids = (): Record<string, number | undefined> => ({ ...Object.fromEntries(SERVICE_NAMES.map((s) => [s, pipeline.pid(s)])), broker: brokerPid });
-    let lastCpu: Record<string, number | undefined> = Object.fromEntries(Object.entries(pids()).map(([k, pid]) => [k, processCpuSeconds(pid)]));
-    lastCpu.machine = machineBusySeconds();
+    const cpuNow = (): Record<string, number | undefined> => {
+      const c: Record<string, number | undefined> = Object.fromEntries(Object.entries(pids()).map(([k, pid]) => [k, processCpuSeconds(pid)]));
+      c.machine = machineBusySeconds();
+      const usage = process.cpuUsage();
+      c.harness = (usage.user + usage.system) / 1e6;
+      return c;
+    };
+    let lastCpu = cpuNow();
     let lastT = Date.now();
     const sample = async (): Promise<void> => {
       const now = Date.now();
-      const cpu: Record<string, number | undefined> = Object.fromEntries(Object.entries(pids()).map(([k, pid]) => [k, processCpuSeconds(pid)]));
-      cpu.machine = machineBusySeconds();
+      const cpu = cpuNow();
       const lag: Partial<Record<ServiceName, number>> = {};
       await Promise.all(
         SERVICES_WITH_LAG.map(async (s) => {
@@ -305,7 +327,9 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
         if (t.hashedAtMs !== undefined || t.deadLettered) hashed++;
         if (t.matchedAtMs !== undefined) matched++;
       }
-      samples.push({ t: (now - rampStart) / 1000, submitted, hashed, matched, lag, cpuCores: coresBetween(lastCpu, cpu, (now - lastT) / 1000) });
+      const cores = coresBetween(lastCpu, cpu, (now - lastT) / 1000);
+      withOthers(cores);
+      samples.push({ t: (now - rampStart) / 1000, submitted, hashed, matched, lag, cpuCores: cores });
       lastCpu = cpu;
       lastT = now;
     };
@@ -345,20 +369,17 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
     const rates = options.rates ?? (smoke ? [3] : undefined);
     const nextRate = (i: number): number | undefined => {
       if (rates) return rates[i];
-      const r = (options.startRate ?? 2) * (options.factor ?? 1.5) ** i;
+      const r = (options.startRate ?? 4) * (options.factor ?? 1.5) ** i;
       return r <= (options.maxRate ?? 80) ? Math.round(r * 100) / 100 : undefined;
     };
     const ingestUrl = `${pipeline.url('ingest')}/v1/content`;
-    for (let stepIndex = 0; ; stepIndex++) {
-      const rate = nextRate(stepIndex);
-      if (rate === undefined) break;
+    const runStep = async (stepIndex: number, rate: number): Promise<StepResult> => {
       const seq = sequence(Math.ceil(rate * stepSeconds));
       const ids: string[] = [];
       const t0 = Date.now();
       const stepStartT = (t0 - rampStart) / 1000;
       markers.push({ x: stepStartT, label: `${rate}/s` });
-      const cpu0: Record<string, number | undefined> = Object.fromEntries(Object.entries(pids()).map(([k, pid]) => [k, processCpuSeconds(pid)]));
-      cpu0.machine = machineBusySeconds();
+      const cpu0 = cpuNow();
       let inFlight = 0;
       let capped = 0;
       for (let i = 0; i < seq.length; i++) {
@@ -399,8 +420,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
         return t.hashedAtMs !== undefined && t.hashedAtMs <= stepEnd;
       }).length;
       const backlogAtEnd = ids.filter((id) => !done(id)).length;
-      const cpu1: Record<string, number | undefined> = Object.fromEntries(Object.entries(pids()).map(([k, pid]) => [k, processCpuSeconds(pid)]));
-      cpu1.machine = machineBusySeconds();
+      const cpu1 = cpuNow();
       // Drain before the next step (bounded), so each step starts from an empty pipeline.
       let drainSeconds: number | null = null;
       try {
@@ -432,9 +452,12 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
       const refused = list.filter((t) => t.status !== undefined && t.status !== 202).length;
       if (refused > 0) notes.push(`step ${stepIndex}: ${refused} submissions not accepted (HTTP status other than 202)`);
       if (capped > 0) notes.push(`step ${stepIndex}: ${capped} submissions skipped (256 requests in flight)`);
-      // Sustainable: the step's work was done within the step (at most 2 s of backlog left), the
-      // p95 submitted → hashed latency stayed under 10 s, and nothing was refused or skipped.
-      const sustainable = backlogAtEnd <= Math.max(3, 2 * rate) && (latencyMs.submittedToHashed.p95 ?? Infinity) <= 10_000 && refused === 0 && capped === 0 && drainSeconds !== null;
+      // Sustainable: the queue of submitted-but-not-hashed contents did not keep growing during
+      // the step (least-squares growth under 5 % of the arrival rate: image costs are heavy-tailed,
+      // so a few big photographs leave a transient queue at any rate), the p95 submitted → hashed
+      // latency stayed under 5 s, and nothing was refused or skipped.
+      const queueGrowth = slope(stepSamples.map((x) => ({ x: x.t, y: x.submitted - x.hashed }))) ?? 0;
+      const sustainable = queueGrowth <= 0.05 * rate && (latencyMs.submittedToHashed.p95 ?? Infinity) <= 5_000 && refused === 0 && capped === 0 && drainSeconds !== null;
       const step: StepResult = {
         targetRate: rate,
         startT: Math.round(stepStartT * 10) / 10,
@@ -443,18 +466,33 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
         sentRate: Math.round((ids.length / seconds) * 100) / 100,
         completedRateInStep: Math.round((completedInStep / seconds) * 100) / 100,
         backlogAtEnd,
+        queueGrowthPerSecond: Math.round(queueGrowth * 100) / 100,
         drainSeconds,
         latencyMs,
         lagSlope,
-        cpuCores: coresBetween(cpu0, cpu1, seconds),
+        cpuCores: withOthers(coresBetween(cpu0, cpu1, (stepEnd - t0) / 1000)),
+        hasherCpuMsPerImage: cpu0.hasher !== undefined && cpu1.hasher !== undefined && ids.length > 0 ? Math.round(((cpu1.hasher - cpu0.hasher) * 1000) / ids.length) : null,
         sustainable,
       };
       steps.push(step);
       log(
-        `step ${stepIndex}: target ${rate}/s, sent ${step.sentRate}/s, done in step ${step.completedRateInStep}/s, backlog ${backlogAtEnd}, ` +
+        `step ${stepIndex}: target ${rate}/s, sent ${step.sentRate}/s, done in step ${step.completedRateInStep}/s, backlog ${backlogAtEnd} (growth ${step.queueGrowthPerSecond}/s), ` +
           `p50/p95 submitted→hashed ${latencyMs.submittedToHashed.p50}/${latencyMs.submittedToHashed.p95} ms, lag slope ${JSON.stringify(lagSlope)}, cores ${JSON.stringify(step.cpuCores)} → ${sustainable ? 'sustainable' : 'NOT sustainable'}`,
       );
-      if (!sustainable && !rates) break;
+      return step;
+    };
+    for (let stepIndex = 0; ; stepIndex++) {
+      const rate = nextRate(stepIndex);
+      if (rate === undefined) break;
+      const step = await runStep(stepIndex, rate);
+      if (!step.sustainable && !rates) break;
+    }
+    // Refine the knee: steps between the best sustainable and the first unsustainable rate.
+    for (let i = 0; i < (options.refine ?? (smoke || rates ? 0 : 2)); i++) {
+      const good = Math.max(0, ...steps.filter((s) => s.sustainable).map((s) => s.targetRate));
+      const bad = Math.min(...steps.filter((s) => !s.sustainable).map((s) => s.targetRate));
+      if (!(good > 0) || !Number.isFinite(bad) || bad / good < 1.1) break;
+      await runStep(steps.length, Math.round(Math.sqrt(good * bad) * 100) / 100);
     }
     const matchedCount = [...tracked.values()].filter((t) => t.matchedAtMs !== undefined).length;
     notes.push(`${matchedCount} submissions matched the load bank (${expectedMatching} of the ${images.length} images are on it)`);
@@ -476,6 +514,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadResult> {
     const [service, growth] = growing[0] ?? [null, 0];
     const cores = Object.entries(s.cpuCores).filter(([k]) => k !== 'machine').sort((a, b) => b[1] - a[1]);
     const ingestSlow = (s.latencyMs.httpResponse.p95 ?? 0) > 1_000;
+    if (!ingestSlow && !((growth ?? 0) > 0)) return { step: firstBad, service: null, reason: `no consumer lag grew and ingest answered in time (p95 ${s.latencyMs.httpResponse.p95} ms); busiest processes ${JSON.stringify(cores.slice(0, 3))}` };
     if (ingestSlow && (growth ?? 0) <= 0) return { step: firstBad, service: 'ingest', reason: `HTTP p95 ${s.latencyMs.httpResponse.p95} ms while no consumer lag grew; busiest processes ${JSON.stringify(cores.slice(0, 3))}` };
     return {
       step: firstBad,
@@ -523,7 +562,17 @@ export async function writeResults(result: LoadResult, outDir: string, name: str
   const json = join(outDir, `${name}.json`);
   const png = join(outDir, `${name}.png`);
   writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
-  const colors: Record<string, string> = { ingest: '#1f77b4', hasher: '#d62728', matcher: '#2ca02c', grooming: '#9467bd', reporter: '#ff7f0e', broker: '#8c564b', machine: '#7f7f7f' };
+  const colors: Record<string, string> = {
+    ingest: '#1f77b4',
+    hasher: '#d62728',
+    matcher: '#2ca02c',
+    grooming: '#9467bd',
+    reporter: '#ff7f0e',
+    broker: '#8c564b',
+    harness: '#17becf',
+    others: '#bcbd22',
+    machine: '#7f7f7f',
+  };
   const rateOf = (key: 'submitted' | 'hashed' | 'matched'): Series['points'] => {
     const pts: Array<{ x: number; y: number }> = [];
     for (let i = 1; i < result.samples.length; i++) {
@@ -535,7 +584,7 @@ export async function writeResults(result: LoadResult, outDir: string, name: str
   };
   const target: Array<{ x: number; y: number }> = [];
   for (const s of result.steps) target.push({ x: s.startT, y: 0 }, { x: s.startT, y: s.targetRate }, { x: s.startT + s.seconds, y: s.targetRate }, { x: s.startT + s.seconds, y: 0 });
-  const processes = ['ingest', 'hasher', 'matcher', 'grooming', 'reporter', 'broker', 'machine'];
+  const processes = ['ingest', 'hasher', 'matcher', 'grooming', 'reporter', 'broker', 'harness', 'others', 'machine'];
   const svg = chartSvg(
     [
       {

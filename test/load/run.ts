@@ -1,7 +1,7 @@
 // Load harness entry point (a script, not part of the test suite):
 //
-//   npx tsx test/load/run.ts [--smoke] [--rates 4,8,12] [--start-rate 2] [--factor 1.5] [--max-rate 80]
-//                            [--step-seconds 45] [--burst 300] [--images mixed|photos|vectors] [--out load]
+//   npx tsx test/load/run.ts [--smoke] [--rates 4,8,12] [--start-rate 4] [--factor 1.5] [--max-rate 80]
+//                            [--refine 2] [--step-seconds 45] [--burst 300] [--images mixed|photos|vectors] [--out load]
 //
 // The broker and registry come from the testkit selection: KAFKA_BROKERS and SCHEMA_REGISTRY_URL
 // when set, else Testcontainers when a Docker engine answers, else `infra/infra.sh up`
@@ -40,6 +40,10 @@ function parseArgs(argv: readonly string[]): LoadOptions {
         break;
       case '--step-seconds':
         out.stepSeconds = num(value, flag);
+        break;
+      case '--refine':
+        out.refine = Math.round(Number(value));
+        if (!Number.isInteger(out.refine) || out.refine < 0) throw new Error('--refine needs a whole number');
         break;
       case '--burst':
         out.burst = Math.round(num(value, flag));
