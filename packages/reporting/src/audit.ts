@@ -27,7 +27,9 @@ export type AuditEventType =
   /** An NCMEC step whose outcome is unknown (the process stopped mid-call); see `ambiguousSubmits`. */
   | 'delivery_ambiguous'
   /** One call of the reporter's review API by an authenticated person: route and status only. */
-  | 'api_request';
+  | 'api_request'
+  /** A confirmed case without a recorded decision went back to the review queue (see `repairUnqueuedReports`). */
+  | 'case_requeued';
 
 /** A JSON value allowed in audit data. */
 export type AuditValue = string | number | boolean | null | AuditValue[] | { [key: string]: AuditValue };
@@ -153,6 +155,12 @@ export class AuditLog {
   /** The sink's head. */
   head(): Promise<AuditHead | undefined> {
     return this.sink.head();
+  }
+
+  /** The sink's records with `seq >= fromSeq`, in order (waits for appends under way). */
+  async list(fromSeq = 0): Promise<AuditRecord[]> {
+    await this.tail;
+    return this.sink.list(fromSeq);
   }
 }
 

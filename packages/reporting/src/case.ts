@@ -1,5 +1,5 @@
 import { deterministicId } from './canonical';
-import type { BankKind, BankRef, GroomingAlertEvent, GroomingStage, MatchEvent, ReportingEvent } from './events';
+import type { BankKind, BankRef, GroomingAlertEvent, GroomingStage, MatchEvent, ReportingEvent, UploadContext } from './events';
 import type { IndustryClassification, PolicyOutcome } from './policy';
 
 /**
@@ -43,6 +43,12 @@ export interface MatchItem {
   matches: MatchRecord[];
   /** Events for this content that added nothing new (replays, re-deliveries). */
   duplicateCount: number;
+  /**
+   * Upload facts the platform recorded for this content (IP address, country, upload time,
+   * public availability): Art. 13(f) and NCMEC's upload IP event. Personal data: never logged or
+   * audited; retention removes it with the item.
+   */
+  upload?: UploadContext;
 }
 
 /** A grooming alert item: one per alert id. */
@@ -180,8 +186,14 @@ export function entryHashOf(m: Pick<MatchRecord, 'entryHash' | 'distance' | 'que
   return m.distance === 0 ? m.queryHash.toLowerCase() : undefined;
 }
 
+/** The event's upload facts, when it carries any. */
+function uploadOf(e: MatchEvent): UploadContext | undefined {
+  return e.upload && Object.values(e.upload).some((v) => v !== undefined) ? { ...e.upload } : undefined;
+}
+
 function itemFromEvent(ev: ReportingEvent): CaseItem {
   if (ev.type === 'grooming') return { type: 'grooming', alert: structuredClone(ev.event), duplicateCount: 0 };
+  const upload = uploadOf(ev.event);
   return {
     type: 'match',
     contentId: ev.event.contentId,
@@ -189,6 +201,7 @@ function itemFromEvent(ev: ReportingEvent): CaseItem {
     firstSeenAtMs: ev.event.matchedAtMs,
     matches: [matchRecord(ev.event)],
     duplicateCount: 0,
+    ...(upload ? { upload } : {}),
   };
 }
 
@@ -283,6 +296,8 @@ export function mergeEvent(c: Case, ev: ReportingEvent, nowMs: number): MergeRes
   if (ev.type === 'match' && existing.type === 'match' && !existing.matches.some((m) => m.matchId === ev.event.matchId)) {
     existing.matches.push(matchRecord(ev.event));
     if (!existing.mediaUri && ev.event.mediaUri) existing.mediaUri = ev.event.mediaUri;
+    const upload = uploadOf(ev.event);
+    if (!existing.upload && upload) existing.upload = upload;
     next.detectors = detectorsOf(next.items);
     next.updatedAtMs = nowMs;
     return { case: next, duplicate: false, newItem: false };

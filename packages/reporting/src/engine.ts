@@ -1,4 +1,4 @@
-import { AuditLog, type AuditActor } from './audit';
+import { AuditLog, type AuditActor, type AuditValue } from './audit';
 import {
   acceptsEvent,
   caseItemKey,
@@ -11,6 +11,7 @@ import {
   type Case,
 } from './case';
 import { decideComplaint, fileComplaint, type Complaint, type ComplaintSubject } from './complaints';
+import { isSafeguardError } from '@safeguard/domain';
 import { ConflictError, ReportingInputError } from './errors';
 import { parseGroomingAlertEvent, parseMatchEvent, type ReportingEvent } from './events';
 import { evaluatePolicy, type Destination, type PolicyConfig } from './policy';
@@ -18,7 +19,7 @@ import { buildEuReport, reportIdFor, serializeEuReport, signEuReport } from './r
 import { buildNcmecReportXml, ncmecFilePlans } from './reports/ncmec-report';
 import type { ProviderProfile, ReportEnrichment } from './reports/profile';
 import { isPurgeDue, parseRetentionConfig, purgeCase, purgeComplaint, purgeOutboxRecord, type RetentionConfig } from './retention';
-import { applyReview, type Actor, type FeedbackRecord, type ReviewCommand, type ReviewDecision } from './review';
+import { applyReview, confirmationFeedbackOf, type Actor, type FeedbackRecord, type ReviewCommand, type ReviewDecision } from './review';
 import type { SigningKey } from './keys';
 import type { OutboxRecord, ReportingStore } from './store/types';
 
@@ -41,6 +42,20 @@ export interface ReportingEngineOptions {
   audit?: AuditLog;
 }
 
+/** What {@link ReportingEngine.repairUnqueuedReports} did, by case id. */
+export interface RepairSummary {
+  /** Confirmed cases that had no queued report and now have them. */
+  queued: string[];
+  /**
+   * Cases found confirmed without a recorded confirm decision (the process stopped between saving
+   * the case and recording the decision): back in the review queue, since only a recorded human
+   * decision may lead to a report.
+   */
+  requeued: string[];
+  /** Cases the pass could not repair (the error is retried on the next pass; other cases go on). */
+  failed: Array<{ caseId: string; code: string }>;
+}
+
 /** What happened to an ingested event. */
 export interface IngestResult {
   caseId: string;
@@ -60,6 +75,8 @@ const MAX_CONFLICT_RETRIES = 5;
 export class ReportingEngine {
   readonly audit: AuditLog;
   private readonly retention: RetentionConfig;
+  /** Cases with an operation of this engine under way (see {@link ReportingEngine.repairUnqueuedReports}). */
+  private readonly inflight = new Map<string, number>();
 
   /** @throws ReportingInputError `invalid_config` (NCMEC routing without an NCMEC reporter profile, retention > 12 months) */
   constructor(private readonly opts: ReportingEngineOptions) {
@@ -73,6 +90,18 @@ export class ReportingEngine {
 
   private now(): number {
     return this.opts.clock();
+  }
+
+  /** Runs `fn` with `caseId` marked as in flight, so the repair pass leaves the case alone meanwhile. */
+  private async track<T>(caseId: string, fn: () => Promise<T>): Promise<T> {
+    this.inflight.set(caseId, (this.inflight.get(caseId) ?? 0) + 1);
+    try {
+      return await fn();
+    } finally {
+      const n = (this.inflight.get(caseId) ?? 1) - 1;
+      if (n > 0) this.inflight.set(caseId, n);
+      else this.inflight.delete(caseId);
+    }
   }
 
   private async retrying<T>(fn: () => Promise<T>): Promise<T> {
@@ -158,42 +187,51 @@ export class ReportingEngine {
       const receivedType = ev.type === 'match' ? 'match_received' : 'alert_received';
       if (!target) {
         const fresh = this.openWith(evs, now);
-        const existing = await this.opts.store.getCase(fresh.caseId);
-        if (existing) {
-          // Replay of the event that opened a case: same deterministic id.
-          for (const e of evs) await this.audit.record({ atMs: now, type: receivedType, actor: SYSTEM, caseId: existing.caseId, data: { eventId: eventIdOf(e), duplicate: true } });
-          await this.finishInterruptedDirectReport(existing, now);
-          return { caseId: existing.caseId, outcome: 'duplicate', state: existing.state };
-        }
-        const decided = this.applyPolicy(fresh, now);
-        const saved = await this.opts.store.saveCase(decided, 0);
-        for (const e of evs) await this.audit.record({ atMs: now, type: receivedType, actor: SYSTEM, caseId: saved.caseId, data: { eventId: eventIdOf(e), duplicate: false } });
-        await this.audit.record({ atMs: now, type: 'case_opened', actor: SYSTEM, caseId: saved.caseId, data: { kind: saved.kind } });
-        await this.recordPolicy(saved, now);
-        if (saved.state === 'confirmed') await this.queueReports(saved.caseId);
-        return { caseId: saved.caseId, outcome: 'opened', state: saved.state };
+        return this.track(fresh.caseId, () => this.openOrReplay(fresh, evs, receivedType, now));
       }
-      const merged = this.mergeAll(target, evs, now);
-      let next = merged.case;
-      const reevaluate = !merged.duplicate && (next.state === 'pending_review' || next.state === 'escalated' || next.state === 'claimed');
-      if (reevaluate) {
-        const policy = evaluatePolicy(next.items, this.opts.policy, now);
-        next = { ...next, policy, urgent: next.urgent || policy.urgent };
-      }
-      const saved = await this.opts.store.saveCase(next, target.version);
-      for (const [i, e] of evs.entries()) {
-        await this.audit.record({
-          atMs: now,
-          type: receivedType,
-          actor: SYSTEM,
-          caseId: saved.caseId,
-          data: { eventId: eventIdOf(e), duplicate: merged.perEvent[i]!, newItem: merged.newItem },
-        });
-      }
-      if (reevaluate) await this.recordPolicy(saved, now);
-      if (merged.duplicate) await this.finishInterruptedDirectReport(saved, now);
-      return { caseId: saved.caseId, outcome: merged.duplicate ? 'duplicate' : 'merged', state: saved.state };
+      const into = target;
+      return this.track(into.caseId, () => this.mergeInto(into, evs, receivedType, now));
     });
+  }
+
+  private async openOrReplay(fresh: Case, evs: readonly ReportingEvent[], receivedType: 'match_received' | 'alert_received', now: number): Promise<IngestResult> {
+    const existing = await this.opts.store.getCase(fresh.caseId);
+    if (existing) {
+      // Replay of the event that opened a case: same deterministic id.
+      for (const e of evs) await this.audit.record({ atMs: now, type: receivedType, actor: SYSTEM, caseId: existing.caseId, data: { eventId: eventIdOf(e), duplicate: true } });
+      await this.finishInterruptedDirectReport(existing, now);
+      return { caseId: existing.caseId, outcome: 'duplicate', state: existing.state };
+    }
+    const decided = this.applyPolicy(fresh, now);
+    const saved = await this.opts.store.saveCase(decided, 0);
+    for (const e of evs) await this.audit.record({ atMs: now, type: receivedType, actor: SYSTEM, caseId: saved.caseId, data: { eventId: eventIdOf(e), duplicate: false } });
+    await this.audit.record({ atMs: now, type: 'case_opened', actor: SYSTEM, caseId: saved.caseId, data: { kind: saved.kind } });
+    await this.recordPolicy(saved, now);
+    if (saved.state === 'confirmed') await this.queueReports(saved.caseId);
+    return { caseId: saved.caseId, outcome: 'opened', state: saved.state };
+  }
+
+  private async mergeInto(target: Case, evs: readonly ReportingEvent[], receivedType: 'match_received' | 'alert_received', now: number): Promise<IngestResult> {
+    const merged = this.mergeAll(target, evs, now);
+    let next = merged.case;
+    const reevaluate = !merged.duplicate && (next.state === 'pending_review' || next.state === 'escalated' || next.state === 'claimed');
+    if (reevaluate) {
+      const policy = evaluatePolicy(next.items, this.opts.policy, now);
+      next = { ...next, policy, urgent: next.urgent || policy.urgent };
+    }
+    const saved = await this.opts.store.saveCase(next, target.version);
+    for (const [i, e] of evs.entries()) {
+      await this.audit.record({
+        atMs: now,
+        type: receivedType,
+        actor: SYSTEM,
+        caseId: saved.caseId,
+        data: { eventId: eventIdOf(e), duplicate: merged.perEvent[i]!, newItem: merged.newItem },
+      });
+    }
+    if (reevaluate) await this.recordPolicy(saved, now);
+    if (merged.duplicate) await this.finishInterruptedDirectReport(saved, now);
+    return { caseId: saved.caseId, outcome: merged.duplicate ? 'duplicate' : 'merged', state: saved.state };
   }
 
   /**
@@ -256,6 +294,10 @@ export class ReportingEngine {
    * @throws ConflictError `claim_conflict`
    */
   review(caseId: string, cmd: ReviewCommand): Promise<{ case: Case; decision?: ReviewDecision; feedback: FeedbackRecord[] }> {
+    return this.track(caseId, () => this.reviewOnce(caseId, cmd));
+  }
+
+  private reviewOnce(caseId: string, cmd: ReviewCommand): Promise<{ case: Case; decision?: ReviewDecision; feedback: FeedbackRecord[] }> {
     return this.retrying(async () => {
       const now = this.now();
       const current = await this.opts.store.getCase(caseId);
@@ -292,15 +334,114 @@ export class ReportingEngine {
   private async recordFeedback(feedback: FeedbackRecord[], actor: AuditActor, now: number): Promise<void> {
     for (const f of feedback) {
       await this.opts.store.addFeedback(f);
-      const type = f.action === 'disable_entry' ? 'entry_disabled' : f.action === 'propose_allow' ? 'allow_list_proposed' : 'feedback_recorded';
+      await this.auditFeedback(f, actor, now);
+    }
+  }
+
+  private async auditFeedback(f: FeedbackRecord, actor: AuditActor, now: number, extra: { [key: string]: AuditValue } = {}): Promise<void> {
+    const type = f.action === 'disable_entry' ? 'entry_disabled' : f.action === 'propose_allow' ? 'allow_list_proposed' : 'feedback_recorded';
+    await this.audit.record({
+      atMs: now,
+      type,
+      actor,
+      caseId: f.caseId,
+      data: { feedbackId: f.feedbackId, bankName: f.bankName, entryId: f.entryId, algorithm: f.algorithm, vote: f.vote, reasonCode: f.reasonCode, ...extra },
+    });
+  }
+
+  /**
+   * Self-healing for a crash between a case becoming `confirmed` and its reports being queued
+   * (the decision or the case is stored, the outbox is not). For every confirmed case without
+   * any outbox record, not in flight in this engine:
+   * - confirmed by policy (`report`): the policy outcome is recorded again and the reports queued
+   *   (as a replay of its event would);
+   * - confirmed by a reviewer whose `confirm` decision is stored: what the crash cut off is
+   *   completed (the decision's audit record and its feedback, each only if missing) and the
+   *   reports are queued;
+   * - confirmed without a stored decision (the stop came before the decision was written): the
+   *   case goes back to `pending_review` (audit `case_requeued`), because only a recorded human
+   *   decision may lead to a report.
+   * Idempotent: reports are keyed by their deterministic report ids, feedback by its ids, and
+   * audit records are added only where the chain lacks them. Escalated cases are left alone:
+   * they wait for an admin's decision and have no reports to queue. Reads the audit chain once
+   * when a reviewer-confirmed case needs completing (rare).
+   */
+  async repairUnqueuedReports(): Promise<RepairSummary> {
+    const summary: RepairSummary = { queued: [], requeued: [], failed: [] };
+    let audited: { decisions: Set<string>; feedback: Set<string> } | undefined;
+    const auditIndex = async () => {
+      if (!audited) {
+        audited = { decisions: new Set(), feedback: new Set() };
+        for (const r of await this.audit.list()) {
+          if (r.type === 'review_decision' && typeof r.data.decisionId === 'string') audited.decisions.add(r.data.decisionId);
+          if ((r.type === 'feedback_recorded' || r.type === 'entry_disabled' || r.type === 'allow_list_proposed') && typeof r.data.feedbackId === 'string') audited.feedback.add(r.data.feedbackId);
+        }
+      }
+      return audited;
+    };
+    for (const listed of await this.opts.store.listCases({ states: ['confirmed'] })) {
+      if (this.inflight.has(listed.caseId)) continue;
+      await this.track(listed.caseId, () =>
+        this.retrying(async () => {
+          try {
+            await this.repairCase(listed.caseId, summary, auditIndex);
+          } catch (err) {
+            if (err instanceof ConflictError && err.code === 'version_conflict') throw err; // retried
+            summary.failed.push({ caseId: listed.caseId, code: isSafeguardError(err) ? err.code : 'unexpected_error' });
+          }
+        }),
+      );
+    }
+    return summary;
+  }
+
+  private async repairCase(caseId: string, summary: RepairSummary, auditIndex: () => Promise<{ decisions: Set<string>; feedback: Set<string> }>): Promise<void> {
+    const c = await this.opts.store.getCase(caseId);
+    if (!c || c.state !== 'confirmed' || (await this.opts.store.listOutbox(c.caseId)).length > 0) return;
+    const now = this.now();
+    if (c.policy?.action === 'report') {
+      await this.recordPolicy(c, now);
+      await this.queueReports(c.caseId);
+      summary.queued.push(c.caseId);
+      return;
+    }
+    const decision = (await this.opts.store.listDecisions(c.caseId)).filter((d) => d.decision === 'confirm').at(-1);
+    if (!decision) {
+      const { decidedAtMs: _d, category: _c, industryClassification: _i, claim: _claim, ...rest } = c;
+      await this.opts.store.saveCase({ ...rest, state: 'pending_review', updatedAtMs: now }, c.version);
+      await this.audit.record({ atMs: now, type: 'case_requeued', actor: SYSTEM, caseId: c.caseId, data: { reason: 'decision_missing', previousState: 'confirmed' } });
+      summary.requeued.push(c.caseId);
+      return;
+    }
+    const index = await auditIndex();
+    const actor: AuditActor = { kind: decision.role, id: decision.actorId };
+    if (!index.decisions.has(decision.decisionId)) {
       await this.audit.record({
         atMs: now,
-        type,
+        type: 'review_decision',
         actor,
-        caseId: f.caseId,
-        data: { feedbackId: f.feedbackId, bankName: f.bankName, entryId: f.entryId, algorithm: f.algorithm, vote: f.vote, reasonCode: f.reasonCode },
+        caseId: c.caseId,
+        data: {
+          decisionId: decision.decisionId,
+          decision: decision.decision,
+          state: c.state,
+          urgent: decision.urgent,
+          ...(decision.reasonCode ? { reasonCode: decision.reasonCode } : {}),
+          ...(decision.category ? { category: decision.category } : {}),
+          decidedAtMs: decision.atMs,
+          repaired: true,
+        },
       });
+      index.decisions.add(decision.decisionId);
     }
+    for (const f of confirmationFeedbackOf(c, decision)) {
+      await this.opts.store.addFeedback(f);
+      if (index.feedback.has(f.feedbackId)) continue;
+      await this.auditFeedback(f, actor, now, { repaired: true });
+      index.feedback.add(f.feedbackId);
+    }
+    await this.queueReports(c.caseId);
+    summary.queued.push(c.caseId);
   }
 
   /**
@@ -382,7 +523,13 @@ export class ReportingEngine {
    * An admin decides a complaint; an upheld one reverses the case where possible (cancelling
    * pending reports, retracting an unfinished NCMEC report) and down-votes the bank entries.
    */
-  decideComplaint(complaintId: string, decision: { actor: Actor; outcome: 'upheld' | 'rejected'; groundsCode: string }): Promise<Complaint> {
+  async decideComplaint(complaintId: string, decision: { actor: Actor; outcome: 'upheld' | 'rejected'; groundsCode: string }): Promise<Complaint> {
+    const filed = await this.opts.store.getComplaint(complaintId);
+    if (!filed) throw new ReportingInputError('not_found', `complaint ${complaintId} not found`);
+    return this.track(filed.caseId, () => this.decideComplaintOnce(complaintId, decision));
+  }
+
+  private decideComplaintOnce(complaintId: string, decision: { actor: Actor; outcome: 'upheld' | 'rejected'; groundsCode: string }): Promise<Complaint> {
     return this.retrying(async () => {
       const now = this.now();
       const complaint = await this.opts.store.getComplaint(complaintId);
@@ -431,7 +578,7 @@ export class ReportingEngine {
     const purged: string[] = [];
     for (const c of await this.opts.store.listCases()) {
       if (!isPurgeDue(c, now, this.retention)) continue;
-      await this.retrying(async () => {
+      await this.track(c.caseId, () => this.retrying(async () => {
         const fresh = await this.opts.store.getCase(c.caseId);
         if (!fresh || fresh.state === 'purged') return;
         await this.opts.store.saveCase(purgeCase(fresh, now), fresh.version);
@@ -454,7 +601,7 @@ export class ReportingEngine {
           data: { items: fresh.items.length, reports, complaints, retentionMonths: this.retention.months, previousState: fresh.state },
         });
         purged.push(c.caseId);
-      });
+      }));
     }
     return purged;
   }

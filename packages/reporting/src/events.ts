@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ReportingInputError } from './errors';
 
@@ -35,6 +36,34 @@ export const bankRefSchema = z.object({
 /** See {@link bankRefSchema}. */
 export type BankRef = z.infer<typeof bankRefSchema>;
 
+/**
+ * Where and when the platform says the content was uploaded (MatchFound `uploadContext`): the
+ * source of Art. 13(f) geographic information and of NCMEC's upload IP event, upload time and
+ * public availability. Personal data: it is never logged, never a metric label, never written to
+ * an audit record, and retention removes it with the case's items.
+ */
+export const uploadContextSchema = z
+  .object({
+    /** When the uploader uploaded the content, epoch ms. */
+    uploadedAtMs: ms.optional(),
+    /** IP address of the upload (IPv4 or IPv6 text form). */
+    ipAddress: z
+      .string()
+      .max(64)
+      .refine((v) => isIP(v) !== 0, 'expected an IPv4 or IPv6 address')
+      .optional(),
+    /** ISO 3166-1 alpha-2 country of the uploader, upper case. */
+    countryCode: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'expected an ISO 3166-1 alpha-2 code')
+      .optional(),
+    /** Whether the content was publicly visible on the platform. */
+    publiclyAvailable: z.boolean().optional(),
+  })
+  .strict();
+/** See {@link uploadContextSchema}. */
+export type UploadContext = z.infer<typeof uploadContextSchema>;
+
 /** One hash match (`matcher` output). */
 export const matchEventSchema = z.object({
   matchId: id,
@@ -60,6 +89,8 @@ export const matchEventSchema = z.object({
    * supplier can find the entry.
    */
   entryHash: hex.optional(),
+  /** Upload facts of the content (personal data; see {@link uploadContextSchema}). */
+  upload: uploadContextSchema.optional(),
 });
 /** See {@link matchEventSchema}. */
 export type MatchEvent = z.infer<typeof matchEventSchema>;

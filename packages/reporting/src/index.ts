@@ -21,6 +21,7 @@ export * from './reports/profile';
 export * from './reports/eu-report';
 export * from './reports/ncmec-report';
 export * from './reports/case-file';
+export * from './reports/upload-facts';
 export * from './store/types';
 export { MemoryReportingStore } from './store/memory';
 export { SqliteReportingStore } from './store/sqlite';

@@ -145,6 +145,15 @@ function feedbackFor(c: Case, actor: Actor, nowMs: number, vote: 'up' | 'down', 
   return out;
 }
 
+/**
+ * The feedback records a recorded `confirm` decision produces (the same ids and contents as when
+ * it was taken): used to complete a decision whose feedback a crash cut off. Pure.
+ */
+export function confirmationFeedbackOf(c: Case, d: ReviewDecision): FeedbackRecord[] {
+  if (d.decision !== 'confirm') return [];
+  return feedbackFor(c, { id: d.actorId, role: d.role }, d.atMs, 'up', d.reasonCode ?? 'confirmed', 'none');
+}
+
 const REASON = /^[a-z0-9_]{1,64}$/;
 
 /**

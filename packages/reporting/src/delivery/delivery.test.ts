@@ -163,6 +163,43 @@ describe('delivery to the local authority simulators', () => {
     expect(ncmecSim.reports.size).toBe(2);
   });
 
+  it('counts NCMEC\'s "already finished" answer to a repeated /finish of our report as delivered (the first answer was lost)', async () => {
+    const store = new MemoryReportingStore();
+    const { ncmecKey, caseId } = await directReportCase(store);
+    ncmecSim.faults.add({ path: '/finish', fault: { kind: 'drop_after_processing' } });
+    const { runner } = wire(store);
+    const first = await runner.deliver(ncmecKey);
+    // The report is finished at NCMEC, but the runner could not know: it retries later.
+    expect(first).toMatchObject({ state: 'submitted', attempts: 1, lastError: { code: 'delivery_unavailable' } });
+    expect([...ncmecSim.reports.values()].map((r) => r.state)).toEqual(['finished']);
+    clock.advance(first.nextAttemptAtMs - clock.nowMs);
+    const done = await runner.deliver(ncmecKey);
+    expect(done).toMatchObject({ state: 'delivered', deliveredAtMs: clock.nowMs });
+    expect(ncmecSim.callsTo('/finish').map((c) => c.responseCode ?? null)).toEqual([0, 5102]);
+    expect(ncmecSim.callsTo('/submit')).toHaveLength(1);
+    expect(ncmecSim.callsTo('/retract')).toHaveLength(0);
+    const sent = (await store.audit.list()).filter((a) => a.type === 'report_sent' && a.data.destination === 'ncmec');
+    expect(sent.map((a) => a.data)).toEqual([{ reportKey: ncmecKey, destination: 'ncmec', authorityReportId: done.ncmec!.reportId!, alreadyFinished: true }]);
+    expect((await store.audit.list()).some((a) => a.type === 'report_failed')).toBe(false);
+    await runner.runDue();
+    expect((await store.getCase(caseId))!.state).toBe('reported');
+  });
+
+  it('still fails when NCMEC does not know the report id at /finish (5001 is no success)', async () => {
+    const store = new MemoryReportingStore();
+    const { ncmecKey } = await directReportCase(store);
+    const { runner } = wire(store);
+    ncmecSim.faults.add({ path: '/finish', fault: { kind: 'drop' } });
+    const mid = await runner.deliver(ncmecKey);
+    expect(mid.state).toBe('submitted');
+    // NCMEC deleted the unfinished report meanwhile (it does so after a day): 5001 is no success.
+    ncmecSim.reports.clear();
+    clock.advance(mid.nextAttemptAtMs - clock.nowMs);
+    const done = await runner.deliver(ncmecKey);
+    expect(done).toMatchObject({ state: 'failed', lastError: { code: 'delivery_rejected', authorityCode: 5001 } });
+    expect((await store.audit.list()).some((a) => a.type === 'report_sent')).toBe(false);
+  });
+
   it('gives up after maxAttempts transient failures', async () => {
     const store = new MemoryReportingStore();
     const { ncmecKey } = await directReportCase(store);

@@ -1,7 +1,7 @@
 import { AuditLog, type AuditActor } from '../audit';
 import { ConflictError, DeliveryRejectedError, ReportingInputError } from '../errors';
 import { isSafeguardError } from '@safeguard/domain';
-import { buildNcmecFileDetailsXml } from '../reports/ncmec-report';
+import { buildNcmecFileDetailsXml, NCMEC_RESPONSE } from '../reports/ncmec-report';
 import type { OutboxError, OutboxRecord, ReportingStore } from '../store/types';
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 import type { EuCentreClient } from './eu-client';
@@ -56,7 +56,8 @@ type StepOutcome = { kind: 'continue'; record: OutboxRecord } | { kind: 'stop'; 
  * Drives outbox records to their authorities, step by step, persisting after every step so a
  * restart resumes where it stopped and never repeats a completed step: NCMEC
  * `submit` (reportId stored at once) → per file `upload` (fileId stored at once) → `fileinfo`
- * → `finish`; a permanent failure after submit retracts the unfinished report. Transient
+ * → `finish` (NCMEC's "already finished" answer to a repeated `/finish` of our report counts as
+ * delivered); a permanent failure after submit retracts the unfinished report. Transient
  * failures are retried with bounded exponential backoff; 4100 validation failures and other
  * rejections are not. EU reports are one idempotent POST.
  */
@@ -189,9 +190,17 @@ export class DeliveryRunner {
       files[idx] = { ...file, detailsSent: true };
       return { kind: 'continue', record: await this.save(r, { attempts: 0, ncmec: { ...n, files } }) };
     }
-    await client.finish(reportId);
+    let alreadyFinished = false;
+    try {
+      await client.finish(reportId);
+    } catch (err) {
+      // "Already finished" for the report id we submitted: an earlier /finish of ours completed
+      // and its answer was lost (connection cut, process killed). The report is delivered.
+      if (!(err instanceof DeliveryRejectedError && err.authorityCode === NCMEC_RESPONSE.REPORT_ALREADY_FINISHED)) throw err;
+      alreadyFinished = true;
+    }
     const saved = await this.save(r, { state: 'delivered', deliveredAtMs: now, attempts: 0 });
-    await this.onDelivered(saved, reportId);
+    await this.onDelivered(saved, reportId, alreadyFinished);
     return { kind: 'stop', record: saved };
   }
 
@@ -242,9 +251,15 @@ export class DeliveryRunner {
     return failed;
   }
 
-  private async onDelivered(r: OutboxRecord, authorityReportId: string): Promise<void> {
+  private async onDelivered(r: OutboxRecord, authorityReportId: string, alreadyFinished = false): Promise<void> {
     const now = this.opts.clock();
-    await this.audit.record({ atMs: now, type: 'report_sent', actor: SYSTEM, caseId: r.caseId, data: { reportKey: r.key, destination: r.destination, authorityReportId } });
+    await this.audit.record({
+      atMs: now,
+      type: 'report_sent',
+      actor: SYSTEM,
+      caseId: r.caseId,
+      data: { reportKey: r.key, destination: r.destination, authorityReportId, ...(alreadyFinished ? { alreadyFinished: true } : {}) },
+    });
     for (let i = 0; i < 5; i++) {
       const c = await this.opts.store.getCase(r.caseId);
       if (!c || c.state !== 'confirmed') return;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { detectorsOf, type Case } from '../case';
 import { ReportingInputError } from '../errors';
-import { bankRefSchema, groomingAlertEventSchema } from '../events';
+import { bankRefSchema, groomingAlertEventSchema, uploadContextSchema } from '../events';
 import { industryClassificationSchema } from '../policy';
 import { providerProfileSchema, reportEnrichmentSchema, type ProviderProfile, type ReportEnrichment } from './profile';
 
@@ -25,6 +25,7 @@ const itemSchema = z.discriminatedUnion('type', [
     firstSeenAtMs: ms,
     matches: z.array(matchRecordSchema).min(1),
     duplicateCount: z.number().int().nonnegative().default(0),
+    upload: uploadContextSchema.optional(),
   }),
   z.object({ type: z.literal('grooming'), alert: groomingAlertEventSchema, duplicateCount: z.number().int().nonnegative().default(0) }),
 ]);

@@ -4,6 +4,7 @@ import { defaultCategory, type Case, type ReportCategory } from '../case';
 import { ReportingInputError } from '../errors';
 import { signEd25519, verifyEd25519 } from '../keys';
 import type { ProviderProfile, ReportEnrichment } from './profile';
+import { countryCodesOf, fileFactsOf, ipEventsOf } from './upload-facts';
 
 /** Schema id carried by every EU Centre report this library writes. */
 export const EU_REPORT_SCHEMA = 'safeguard.eu-centre-report.v1';
@@ -43,6 +44,10 @@ export type EuContentItem =
       hashes: Array<{ algorithm: string; value: string }>;
       indicators: Array<{ bankName: string; bankSource: string; entryId: string; listVersion: string; algorithm: string; distance: number }>;
       firstSeenAt: string;
+      /** When the uploader uploaded it (ISO 8601 UTC), when the platform recorded it. */
+      uploadedAt?: string;
+      /** Whether it was publicly visible on the platform, when known. */
+      publiclyAvailable?: boolean;
     }
   | {
       type: 'conversation';
@@ -58,7 +63,9 @@ export type EuContentItem =
  * EU Centre report (JSON). Field names, by Art. 13(1) item:
  * (a) `provider`; (b) `createdAt` (ISO 8601 UTC) and `signature`; (c) `contentData.items`;
  * (d) `otherData`; (e) `category` (`known_material` | `new_material` | `solicitation`);
- * (f) `geographic` (IP events, countries; `available` false when the platform has none);
+ * (f) `geographic` (IP events, among them each item's upload IP with its `contentId`, and
+ * countries from the platform's enrichment and the items' upload contexts; `available` false
+ * when there is none);
  * (g) `usersInvolved` (opaque account ids with roles); (h) `thirdCountryReporting`;
  * (i) `removal`; (j) `urgency`; (k) `legalBasis`.
  */
@@ -85,7 +92,8 @@ export interface EuCentreReport {
   category: ReportCategory;
   geographic: {
     available: boolean;
-    ipCaptureEvents: Array<{ accountId: string; ipAddress: string; eventName: string; at: string; possibleProxy?: boolean }>;
+    /** `at` is absent when the platform did not record the time; `contentId` marks the upload of a reported item. */
+    ipCaptureEvents: Array<{ accountId: string; ipAddress: string; eventName: string; at?: string; possibleProxy?: boolean; contentId?: string }>;
     countryCodes: string[];
   };
   usersInvolved: Array<{ role: 'uploader' | 'suspected_offender' | 'potential_victim'; accountId: string }>;
@@ -135,6 +143,7 @@ export function buildEuReport(c: Case, opts: BuildEuReportOptions): EuCentreRepo
     if (it.type === 'match') {
       const hashes = new Map<string, { algorithm: string; value: string }>();
       for (const m of it.matches) hashes.set(`${m.algorithm}|${m.queryHash}`, { algorithm: m.algorithm, value: m.queryHash.toLowerCase() });
+      const facts = fileFactsOf(it, opts.enrichment);
       return {
         type: 'media',
         contentId: it.contentId,
@@ -149,6 +158,8 @@ export function buildEuReport(c: Case, opts: BuildEuReportOptions): EuCentreRepo
           distance: m.distance,
         })),
         firstSeenAt: iso(it.firstSeenAtMs),
+        ...(facts.uploadedAtMs !== undefined ? { uploadedAt: iso(facts.uploadedAtMs) } : {}),
+        ...(facts.publiclyAvailable !== undefined ? { publiclyAvailable: facts.publiclyAvailable } : {}),
       };
     }
     return {
@@ -175,7 +186,8 @@ export function buildEuReport(c: Case, opts: BuildEuReportOptions): EuCentreRepo
     }
   }
   const involved = new Set(users.map((u) => u.accountId));
-  const ipEvents = (e.ipEvents ?? []).filter((ev) => involved.has(ev.accountId));
+  const ipEvents = ipEventsOf(c, opts.enrichment).filter((ev) => involved.has(ev.accountId));
+  const countryCodes = countryCodesOf(c, opts.enrichment);
   const removal = e.removal ?? c.removal;
   const p = opts.provider;
   const humanReviewed = c.policy?.action !== 'report';
@@ -205,15 +217,16 @@ export function buildEuReport(c: Case, opts: BuildEuReportOptions): EuCentreRepo
     },
     category: c.category ?? defaultCategory(c),
     geographic: {
-      available: ipEvents.length > 0 || (e.countryCodes ?? []).length > 0,
+      available: ipEvents.length > 0 || countryCodes.length > 0,
       ipCaptureEvents: ipEvents.map((ev) => ({
         accountId: ev.accountId,
         ipAddress: ev.ipAddress,
         eventName: ev.eventName,
-        at: iso(ev.atMs),
+        ...(ev.atMs !== undefined ? { at: iso(ev.atMs) } : {}),
         ...(ev.possibleProxy !== undefined ? { possibleProxy: ev.possibleProxy } : {}),
+        ...(ev.contentId !== undefined ? { contentId: ev.contentId } : {}),
       })),
-      countryCodes: [...(e.countryCodes ?? [])],
+      countryCodes,
     },
     usersInvolved: users,
     thirdCountryReporting: opts.ncmec

@@ -2,6 +2,7 @@ import type { Case, GroomingItem, MatchItem } from '../case';
 import { ReportingInputError } from '../errors';
 import type { IndustryClassification } from '../policy';
 import type { ContactPerson, ProviderProfile, ReportEnrichment } from './profile';
+import { fileFactsOf, ipEventsOf, uploaderLocationOf, uploadIpEventOf, type ReportIpEvent } from './upload-facts';
 import { el, renderXml, type XmlElement } from './xml';
 
 /**
@@ -11,8 +12,9 @@ import { el, renderXml, type XmlElement } from './xml';
  * takes `<fileDetails>` in its XSD sequence; `POST /finish` (form `id`) closes the report;
  * `POST /retract` (form `id`) withdraws an unfinished one. Responses are
  * `<reportResponse><responseCode>0</responseCode><responseDescription>…</responseDescription>
- * <reportId>…</reportId>[<fileId>…</fileId>]</reportResponse>`; `responseCode` 0 is success and
- * 4100 "Validation failed" (including elements out of XSD order).
+ * <reportId>…</reportId>[<fileId>…</fileId>]</reportResponse>`; `responseCode` 0 is success,
+ * 4100 "Validation failed" (including elements out of XSD order), 5001 "report does not exist",
+ * 5102 "report already finished".
  */
 
 /** XSD order of the children of `<report>`. */
@@ -59,10 +61,18 @@ export const NCMEC_RESPONSE = {
   SUCCESS: 0,
   /** Authentication failed (observed with HTTP 401). */
   AUTH_FAILED: 1000,
-  /** Request not valid for the report's state (unknown / finished / retracted report, missing parameter). */
+  /** Request not valid otherwise (the simulator's choice for a retracted report or a missing parameter). */
   INVALID_REQUEST: 4000,
   /** XML failed schema validation (wrong order, missing or malformed element). Never retried. */
   VALIDATION_FAILED: 4100,
+  /** The report id does not exist (never opened, or deleted by NCMEC because it was left unfinished). */
+  REPORT_NOT_FOUND: 5001,
+  /**
+   * The report was already finished. The answer to a repeated `/finish`: when the report id is
+   * one we submitted, the report was delivered (our first `/finish` completed but its answer was
+   * lost), so the delivery runner counts it as success.
+   */
+  REPORT_ALREADY_FINISHED: 5102,
 } as const;
 
 /** NCMEC `hashType` attribute values for Safeguard algorithm ids. */
@@ -88,18 +98,14 @@ function personXml(name: string, p: ContactPerson | undefined): XmlElement {
   ]);
 }
 
-function ipEventsXml(accountId: string, e: ReportEnrichment | undefined, eventName?: string): XmlElement[] {
-  return (e?.ipEvents ?? [])
-    .filter((ev) => ev.accountId === accountId && (eventName === undefined || ev.eventName === eventName))
-    .map((ev) =>
-      el('ipCaptureEvent', [
-        el('ipAddress', ev.ipAddress),
-        el('eventName', ev.eventName),
-        el('dateTime', xsdDateTime(ev.atMs)),
-        ev.possibleProxy !== undefined && el('possibleProxy', ev.possibleProxy),
-        ev.port !== undefined && el('port', ev.port),
-      ]),
-    );
+function ipEventXml(ev: ReportIpEvent): XmlElement {
+  return el('ipCaptureEvent', [
+    el('ipAddress', ev.ipAddress),
+    el('eventName', ev.eventName),
+    ev.atMs !== undefined && el('dateTime', xsdDateTime(ev.atMs)),
+    ev.possibleProxy !== undefined && el('possibleProxy', ev.possibleProxy),
+    ev.port !== undefined && el('port', ev.port),
+  ]);
 }
 
 function incidentTimeMs(c: Case): number {
@@ -113,7 +119,10 @@ function incidentTimeMs(c: Case): number {
  * "Child Pornography (possession, manufacture, and distribution)" with a web page incident;
  * grooming cases are "Online Enticement of Children for Sexual Acts" with a chat incident,
  * the suspected adult as the reported user and the other participants as intended recipients.
- * Urgent cases carry `escalateToHighPriority`. No content or message text is included.
+ * Urgent cases carry `escalateToHighPriority`. The reported user carries every IP event of
+ * that account (the platform's enrichment and, for match cases, each item's upload IP) and,
+ * for match cases, the country of the latest upload as `estimatedLocation`. No content or
+ * message text is included.
  * @throws ReportingInputError `invalid_config` without `provider.ncmec`; `invalid_case` without evidence
  */
 export function buildNcmecReportXml(c: Case, opts: NcmecBuildOptions): string {
@@ -122,6 +131,7 @@ export function buildNcmecReportXml(c: Case, opts: NcmecBuildOptions): string {
   if (c.items.length === 0) throw new ReportingInputError('invalid_case', `case ${c.caseId} has no evidence to report`);
   const e = opts.enrichment;
   const grooming = c.kind === 'grooming';
+  const location = uploaderLocationOf(c);
   const firstAlert = c.items.find((it): it is GroomingItem => it.type === 'grooming');
   const reported = grooming && firstAlert ? firstAlert.alert.suspectedAdultId : c.subjectId;
   const recipients = new Set<string>();
@@ -149,7 +159,15 @@ export function buildNcmecReportXml(c: Case, opts: NcmecBuildOptions): string {
       ncmec.companyTemplate !== undefined && el('companyTemplate', ncmec.companyTemplate),
       ncmec.legalUrl !== undefined && el('legalURL', ncmec.legalUrl),
     ]),
-    el('personOrUserReported', [el('espIdentifier', reported), el('espService', opts.provider.service), ...ipEventsXml(reported, e)]),
+    el('personOrUserReported', [
+      el('espIdentifier', reported),
+      el('espService', opts.provider.service),
+      ...ipEventsOf(c, e)
+        .filter((ev) => ev.accountId === reported)
+        .map(ipEventXml),
+      location &&
+        el('estimatedLocation', [el('countryCode', location.countryCode), location.atMs !== undefined && el('timestamp', xsdDateTime(location.atMs))]),
+    ]),
     ...[...recipients].sort().map((r) => el('intendedRecipient', [el('intendedRecipientPerson', []), el('espIdentifier', r), el('espService', opts.provider.service)])),
     el('additionalInfo', additional),
   ]);
@@ -193,12 +211,19 @@ export interface FileDetailsInput {
 
 /**
  * Builds `<fileDetails>` for `POST /fileinfo`, children in XSD order
- * ({@link NCMEC_FILE_DETAILS_ORDER}). Every distinct hash of the item goes into
- * `originalFileHash` with its `hashType`; matched list entries go into `details` (type HASH).
+ * ({@link NCMEC_FILE_DETAILS_ORDER}). Upload time and public availability come from the
+ * enrichment's file facts, else from the item's upload context; `ipCaptureEvent` holds this
+ * file's own upload IP, then the uploader's other `Upload` events from the enrichment. Every
+ * distinct hash of the item goes into `originalFileHash` with its `hashType`; matched list
+ * entries go into `details` (type HASH).
  */
 export function buildNcmecFileDetailsXml(input: FileDetailsInput): string {
   const { item, enrichment: e } = input;
-  const facts = e?.files?.[item.contentId];
+  const facts = fileFactsOf(item, e);
+  const own = uploadIpEventOf(item, input.uploaderAccountId);
+  const ipEvents = [...(own ? [own] : []), ...(e?.ipEvents ?? []).filter((ev) => ev.accountId === input.uploaderAccountId && ev.eventName === 'Upload')].filter(
+    (ev, i, all) => all.findIndex((x) => x.ipAddress === ev.ipAddress && x.atMs === ev.atMs) === i,
+  );
   const hashes = new Map<string, { algorithm: string; value: string }>();
   for (const m of item.matches) hashes.set(`${m.algorithm}|${m.queryHash.toLowerCase()}`, { algorithm: m.algorithm, value: m.queryHash.toLowerCase() });
   const details = item.matches.map((m) =>
@@ -208,15 +233,15 @@ export function buildNcmecFileDetailsXml(input: FileDetailsInput): string {
     el('reportId', input.reportId),
     el('fileId', input.fileId),
     el('fileName', input.fileName),
-    facts?.fileName !== undefined && el('originalFileName', facts.fileName),
-    facts?.uploadedAtMs !== undefined && el('uploadedToEspTimestamp', xsdDateTime(facts.uploadedAtMs)),
+    facts.fileName !== undefined && el('originalFileName', facts.fileName),
+    facts.uploadedAtMs !== undefined && el('uploadedToEspTimestamp', xsdDateTime(facts.uploadedAtMs)),
     el('fileViewedByEsp', input.fileViewedByEsp),
     el('exifViewedByEsp', false),
-    facts?.publiclyAvailable !== undefined && el('publiclyAvailable', facts.publiclyAvailable),
+    facts.publiclyAvailable !== undefined && el('publiclyAvailable', facts.publiclyAvailable),
     el('fileRelevance', 'Reported'),
     input.industryClassification !== undefined && el('industryClassification', input.industryClassification),
     ...[...hashes.values()].map((h) => el('originalFileHash', h.value, { hashType: ncmecHashType(h.algorithm) })),
-    ...ipEventsXml(input.uploaderAccountId, e, 'Upload'),
+    ...ipEvents.map(ipEventXml),
     details.length > 0 && el('details', details, { type: 'HASH' }),
   ]);
   return renderXml(root);

@@ -10,10 +10,14 @@ export const SIM_NCMEC_CODES = {
   success: 0,
   /** HTTP 401: missing or wrong basic-auth credentials. */
   authFailed: 1000,
-  /** Request not valid for the report's state (unknown, finished or retracted report; missing id). */
+  /** Request not valid otherwise (retracted report, missing file part, unknown endpoint, wrong method). */
   invalidRequest: 4000,
   /** Schema validation failed (malformed XML, wrong element order, missing required element, bad value). */
   validationFailed: 4100,
+  /** The report id does not exist (or none was given), as NCMEC answers. */
+  reportNotFound: 5001,
+  /** The report is already finished (e.g. a repeated `/finish`), as NCMEC answers. */
+  reportAlreadyFinished: 5102,
 } as const;
 
 /** A report held by the simulator. */
@@ -46,7 +50,8 @@ export interface NcmecSimulatorOptions {
 /**
  * Local CyberTipline Reporting API simulator (node:http on 127.0.0.1). Enforces basic auth,
  * XSD element order and required elements (4100 "Validation failed"), and the flow: upload,
- * fileinfo and finish only for a submitted, unfinished report; retract only before finish.
+ * fileinfo and finish only for a submitted, unfinished report (5001 for an unknown report id,
+ * 5102 for a finished one, as NCMEC answers; 4000 for a retracted one); retract only before finish.
  * Keeps everything it received and can inject faults (status, dropped connection, delay).
  * Never forwards anything anywhere.
  */
@@ -208,7 +213,11 @@ export class NcmecSimulator {
     call.reportId = id;
     const r = id ? this.reports.get(id) : undefined;
     if (!r) {
-      this.respond(res, call, 400, SIM_NCMEC_CODES.invalidRequest, `Report ${id ?? '(missing id)'} does not exist`);
+      this.respond(res, call, 400, SIM_NCMEC_CODES.reportNotFound, `Report ${id ?? '(missing id)'} does not exist`);
+      return undefined;
+    }
+    if (r.state === 'finished') {
+      this.respond(res, call, 400, SIM_NCMEC_CODES.reportAlreadyFinished, `Report ${id} is already finished`);
       return undefined;
     }
     if (r.state !== 'open') {

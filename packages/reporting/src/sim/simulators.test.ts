@@ -71,6 +71,8 @@ describe('NCMEC CyberTipline simulator', () => {
       MINIMAL(SUMMARY.replace('Child Pornography (possession, manufacture, and distribution)', 'Something else') + REPORTER),
       MINIMAL(SUMMARY + REPORTER + '<colour>red</colour>'),
       MINIMAL(SUMMARY + '<internetDetails><webPageIncident/><chatImIncident/></internetDetails>' + REPORTER),
+      MINIMAL(SUMMARY + REPORTER + '<personOrUserReported><espIdentifier>u</espIdentifier><estimatedLocation><countryCode>Germany</countryCode></estimatedLocation></personOrUserReported>'),
+      MINIMAL(SUMMARY + REPORTER + '<personOrUserReported><estimatedLocation><countryCode>DE</countryCode></estimatedLocation><ipCaptureEvent><ipAddress>192.0.2.1</ipAddress></ipCaptureEvent></personOrUserReported>'),
       '<report><incidentSummary>',
       '<notAReport/>',
     ]) {
@@ -82,15 +84,19 @@ describe('NCMEC CyberTipline simulator', () => {
   it('accepts the library-built reports', async () => {
     const g: Case = { ...openCase({ type: 'grooming', event: alert() }, T0), state: 'confirmed', urgent: true };
     const m: Case = { ...openCase({ type: 'match', event: match() }, T0), state: 'confirmed' };
-    for (const c of [g, m]) expect((await post('/submit', buildNcmecReportXml(c, { provider: provider() }))).parsed?.responseCode).toBe(0);
+    const upload = { uploadedAtMs: T0 - 5000, ipAddress: '2001:db8::7', countryCode: 'DE', publiclyAvailable: true };
+    const withUpload: Case = { ...openCase({ type: 'match', event: match({ upload }) }, T0), state: 'confirmed' };
+    for (const c of [g, m, withUpload]) expect((await post('/submit', buildNcmecReportXml(c, { provider: provider() }))).parsed?.responseCode).toBe(0);
+    const held = [...sim.reports.values()].at(-1)!.report.children.find((n) => n.name === 'personOrUserReported')!;
+    expect(held.children.map((n) => n.name)).toEqual(['espIdentifier', 'espService', 'ipCaptureEvent', 'estimatedLocation']);
   });
 
-  it('enforces the flow: upload/fileinfo/finish only for a submitted, unfinished report; retract before finish', async () => {
+  it('enforces the flow: upload/fileinfo/finish only for a submitted, unfinished report (5001 unknown, 5102 finished, as NCMEC answers); retract before finish', async () => {
     const unknown = new FormData();
     unknown.append('id', '999');
     unknown.append('file', new Blob([Buffer.from('benign bytes')]), 'x.bin');
-    expect((await post('/upload', unknown)).parsed?.responseCode).toBe(4000);
-    expect((await post('/finish', form('999'))).parsed?.responseCode).toBe(4000);
+    expect((await post('/upload', unknown)).parsed?.responseCode).toBe(5001);
+    expect((await post('/finish', form('999'))).parsed?.responseCode).toBe(5001);
 
     const id = await submitMinimal();
     const up = new FormData();
@@ -106,9 +112,11 @@ describe('NCMEC CyberTipline simulator', () => {
     const done = await post('/finish', form(id));
     expect(done.parsed).toMatchObject({ responseCode: 0, reportId: id, fileIds: [fileId] });
     expect(sim.reports.get(id)?.state).toBe('finished');
-    expect((await post('/fileinfo', details(id, fileId))).parsed?.responseCode).toBe(4000);
-    expect((await post('/finish', form(id))).parsed?.responseCode).toBe(4000);
-    expect((await post('/retract', form(id))).parsed?.responseCode).toBe(4000);
+    expect((await post('/fileinfo', details(id, fileId))).parsed?.responseCode).toBe(5102);
+    const again = await post('/finish', form(id));
+    expect(again.parsed).toMatchObject({ responseCode: 5102, responseDescription: expect.stringContaining('already finished') });
+    expect((await post('/retract', form(id))).parsed?.responseCode).toBe(5102);
+    expect(sim.reports.get(id)?.state).toBe('finished');
 
     const id2 = await submitMinimal();
     expect((await post('/retract', form(id2))).parsed?.responseCode).toBe(0);

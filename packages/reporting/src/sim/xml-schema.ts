@@ -8,7 +8,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
  * One of '{...}' is expected."). Independent of the report builder, so it catches builder bugs.
  */
 
-type LeafType = 'string' | 'dateTime' | 'boolean' | 'int' | 'uri' | readonly string[];
+type LeafType = 'string' | 'dateTime' | 'boolean' | 'int' | 'uri' | 'countryCode' | readonly string[];
 
 /** Element specification. */
 export type ElementSpec =
@@ -25,6 +25,8 @@ const B = (): ElementSpec => ({ kind: 'leaf', type: 'boolean' });
 const I = (): ElementSpec => ({ kind: 'leaf', type: 'int' });
 const U = (): ElementSpec => ({ kind: 'leaf', type: 'uri' });
 const E = (values: readonly string[]) => (): ElementSpec => ({ kind: 'leaf', type: values });
+/** ISO 3166-1 alpha-2 (the XSD enumerates the codes; the model checks their shape). */
+const CC = (): ElementSpec => ({ kind: 'leaf', type: 'countryCode' });
 
 /** `incidentType` enumeration (public XSD). */
 export const INCIDENT_TYPES = [
@@ -79,7 +81,7 @@ const estimatedLocation = (): ElementSpec => ({
   children: [
     ['city', S, 0, 1],
     ['region', S, 0, 1],
-    ['countryCode', S, 1, 1],
+    ['countryCode', CC, 1, 1],
     ['verified', B, 0, 1],
     ['timestamp', DT, 0, 1],
   ],
@@ -302,6 +304,8 @@ function checkLeaf(type: LeafType, value: string, where: string): string | undef
       return /^[+-]?\d{1,10}$/.test(v) ? undefined : `cvc-datatype-valid.1.2.1: '${v}' is not a valid value for 'integer' in '${where}'.`;
     case 'uri':
       return /\s/.test(v) || v === '' ? `cvc-datatype-valid.1.2.1: '${v}' is not a valid value for 'anyURI' in '${where}'.` : undefined;
+    case 'countryCode':
+      return /^[A-Z]{2}$/.test(v) ? undefined : `cvc-enumeration-valid: Value '${v}' is not facet-valid with respect to enumeration for '${where}'.`;
     default:
       return undefined;
   }
