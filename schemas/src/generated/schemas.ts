@@ -961,7 +961,7 @@ export const IndicatorFeedbackSchema: AvroSchema = {
     {
       "name": "hashValue",
       "type": "string",
-      "doc": "Lowercase hex of the entry's hash."
+      "doc": "Lowercase hex of the entry's hash. Empty only when the reporter cannot know it (a near match from a matcher that did not send entryHash), and then only on feedback with an action (disable_entry, propose_allow_list), which consumers apply by bank and entryId."
     },
     {
       "name": "vote",
@@ -997,6 +997,15 @@ export const IndicatorFeedbackSchema: AvroSchema = {
         "logicalType": "timestamp-millis"
       },
       "doc": "When the feedback was given, epoch ms."
+    },
+    {
+      "name": "queryHash",
+      "type": [
+        "null",
+        "string"
+      ],
+      "default": null,
+      "doc": "For propose_allow_list: lowercase hex of the reviewed content's own hash (the query hash that matched), which is what an allow-list entry needs; null otherwise."
     }
   ]
 };

@@ -504,7 +504,7 @@ export interface IndicatorFeedback {
   entryId: string;
   /** Algorithm id of the entry's hash. */
   algorithm: string;
-  /** Lowercase hex of the entry's hash. */
+  /** Lowercase hex of the entry's hash. Empty only when the reporter cannot know it (a near match from a matcher that did not send entryHash), and then only on feedback with an action (disable_entry, propose_allow_list), which consumers apply by bank and entryId. */
   hashValue: string;
   /** up (confirmed) or down (false positive). */
   vote: FeedbackVote;
@@ -514,6 +514,8 @@ export interface IndicatorFeedback {
   caseId: string;
   /** When the feedback was given, epoch ms. */
   createdAtMs: number;
+  /** For propose_allow_list: lowercase hex of the reviewed content's own hash (the query hash that matched), which is what an allow-list entry needs; null otherwise. */
+  queryHash: null | string;
 }
 
 /** IndicatorFeedback as a producer writes it: fields with schema defaults may be omitted. */
@@ -526,7 +528,7 @@ export interface IndicatorFeedbackInput {
   entryId: string;
   /** Algorithm id of the entry's hash. */
   algorithm: string;
-  /** Lowercase hex of the entry's hash. */
+  /** Lowercase hex of the entry's hash. Empty only when the reporter cannot know it (a near match from a matcher that did not send entryHash), and then only on feedback with an action (disable_entry, propose_allow_list), which consumers apply by bank and entryId. */
   hashValue: string;
   /** up (confirmed) or down (false positive). */
   vote: FeedbackVote;
@@ -536,6 +538,8 @@ export interface IndicatorFeedbackInput {
   caseId: string;
   /** When the feedback was given, epoch ms. */
   createdAtMs: number;
+  /** For propose_allow_list: lowercase hex of the reviewed content's own hash (the query hash that matched), which is what an allow-list entry needs; null otherwise. */
+  queryHash?: null | string;
 }
 
 /** Provenance of an indicator list (bank): which list, of what kind, from whom, at which version. */

@@ -71,6 +71,7 @@ export function feedback(over: Partial<IndicatorFeedback> & { entryId: string })
     action: 'disable_entry',
     caseId: 'case-1',
     createdAtMs: 9_000,
+    queryHash: null,
     ...over,
   };
 }

@@ -60,6 +60,8 @@ export interface ReporterConfig {
   deliveryIntervalMs: number;
   delivery: { maxAttempts: number; backoffBaseMs: number; backoffMaxMs: number };
   relayIntervalMs: number;
+  /** How often confirmed cases without queued reports are looked for (also once at start), ms. */
+  repairIntervalMs: number;
   /** Id of this deployment's audit chain (the audit topic's key). */
   auditChainId: string;
   /** Consumer group session timeout, ms. */
@@ -157,6 +159,12 @@ export const reporterConfigSchema = z
     /** How often unpublished audit records (and their events) are published, ms (also after every change). Default 1000. */
     REPORTER_RELAY_INTERVAL_MS: positiveIntSchema.default(1_000),
     /**
+     * How often confirmed cases without queued reports (a crash between a decision and its
+     * reports) are looked for, ms; also once at start. Default 60000: the pass reads the confirmed
+     * cases, which are few, and a report delayed by a crash waits at most a minute more.
+     */
+    REPORTER_REPAIR_INTERVAL_MS: positiveIntSchema.default(60_000),
+    /**
      * Consumer group session timeout, ms. Default 30000. Lower lets a restarted replica take the
      * partitions of a killed one sooner (the broker waits this long for the dead member), at the
      * cost of spurious rebalances on slow networks; the broker allows 6000 at the least by default.
@@ -209,6 +217,7 @@ export const reporterConfigSchema = z
       backoffMaxMs: env.REPORTER_DELIVERY_BACKOFF_MAX_MS,
     },
     relayIntervalMs: env.REPORTER_RELAY_INTERVAL_MS,
+    repairIntervalMs: env.REPORTER_REPAIR_INTERVAL_MS,
     auditChainId: env.REPORTER_AUDIT_CHAIN_ID,
     kafkaSessionTimeoutMs: env.REPORTER_KAFKA_SESSION_TIMEOUT_MS,
   }));

@@ -27,7 +27,7 @@ export class InputHandler {
 
   /** One matcher result: every match of one content, ingested together. */
   async match(m: MatchFound): Promise<IngestResult> {
-    return this.count('match', () => this.deps.engine.ingestMatches(matchEventsOf(m, this.deps.verifiedSources)));
+    return this.count('match', () => this.deps.engine.ingestMatches(matchEventsOf(m, this.deps.verifiedSources, (reason) => this.deps.metrics.uploadFieldsDropped.inc({ reason }))));
   }
 
   /** One grooming alert: always goes to human review. */

@@ -16,4 +16,5 @@ export type { ReviewApiOptions } from './review-api';
 export { FileMediaSource } from './media';
 export type { MediaSkipReason } from './media';
 export { PeriodicTask } from './periodic-task';
-export { matchEventsOf, groomingEventOf, reviewDecisionEvent, indicatorFeedbackEvent, reportEmittedEvent, unknownUploaderId } from './mapping';
+export { matchEventsOf, uploadOf, groomingEventOf, reviewDecisionEvent, indicatorFeedbackEvent, feedbackOutcomeOf, reportEmittedEvent, unknownUploaderId } from './mapping';
+export type { UploadFieldDropReason, FeedbackOutcome } from './mapping';

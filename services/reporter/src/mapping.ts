@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import {
   defaultCategory,
   deterministicId,
@@ -22,6 +23,7 @@ import type {
   ReportEmitted,
   ReportStatus,
   ReviewDecision,
+  UploadContext,
 } from '@safeguard/schemas';
 
 /*
@@ -52,13 +54,45 @@ export function unknownUploaderId(platformId: string, contentId: string): string
   return deterministicId('uploader-unknown', [platformId, contentId]);
 }
 
+/** Why an upload-context field was left out (closed set: a metric label). */
+export type UploadFieldDropReason = 'ip_address_invalid' | 'country_code_invalid' | 'uploaded_at_invalid';
+
+/**
+ * The library's upload facts of a MatchFound `uploadContext` (personal data: never logged).
+ * Country codes are upper-cased; a malformed value is left out (reported through `dropped`, by
+ * reason code only) rather than losing the match over it.
+ */
+export function uploadOf(u: UploadContext | null, dropped: (reason: UploadFieldDropReason) => void = () => undefined): MatchEvent['upload'] | undefined {
+  if (!u) return undefined;
+  const out: NonNullable<MatchEvent['upload']> = {};
+  if (u.uploadedAtMs !== null) {
+    if (Number.isSafeInteger(u.uploadedAtMs) && u.uploadedAtMs >= 0) out.uploadedAtMs = u.uploadedAtMs;
+    else dropped('uploaded_at_invalid');
+  }
+  if (u.ipAddress !== null) {
+    const ip = u.ipAddress.trim();
+    if (ip.length <= 64 && isIP(ip) !== 0) out.ipAddress = ip;
+    else dropped('ip_address_invalid');
+  }
+  if (u.countryCode !== null) {
+    const cc = u.countryCode.trim().toUpperCase();
+    if (/^[A-Z]{2}$/.test(cc)) out.countryCode = cc;
+    else dropped('country_code_invalid');
+  }
+  if (u.publiclyAvailable !== null) out.publiclyAvailable = u.publiclyAvailable;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 /**
  * The library's match events of one matcher result, one per matched entry, in the result's
  * order. Each gets an id derived from the content and the entry (not from the hashed event), so
  * the same content matched again later is recognised as a duplicate of the same item.
- * `verifiedSources` says which list suppliers count as authority-verified.
+ * `verifiedSources` says which list suppliers count as authority-verified. The result's
+ * `uploadContext` travels on every event (see {@link uploadOf}; `dropped` is told about
+ * malformed fields).
  */
-export function matchEventsOf(m: MatchFound, verifiedSources: ReadonlySet<string>): MatchEvent[] {
+export function matchEventsOf(m: MatchFound, verifiedSources: ReadonlySet<string>, dropped?: (reason: UploadFieldDropReason) => void): MatchEvent[] {
+  const upload = uploadOf(m.uploadContext, dropped);
   return m.matches.map((d) => ({
     matchId: deterministicId('mf', [m.platformId, m.contentId, d.bank.name, d.entryId, d.algorithm, d.queryHash.toLowerCase(), d.queryVariant, d.frameTimestampMs]),
     contentId: m.contentId,
@@ -80,6 +114,7 @@ export function matchEventsOf(m: MatchFound, verifiedSources: ReadonlySet<string
     matchedAtMs: m.matchedAtMs,
     ...(m.mediaUri ? { mediaUri: m.mediaUri } : {}),
     ...(d.entryHash ? { entryHash: d.entryHash.toLowerCase() } : {}),
+    ...(upload ? { upload } : {}),
   }));
 }
 
@@ -126,14 +161,38 @@ export function reviewDecisionEvent(d: DecisionRecord, c: Case): ReviewDecision 
   };
 }
 
+/** What the relay does with a feedback record (closed set: a metric label). */
+export type FeedbackOutcome = 'published' | 'published_without_entry_hash' | 'skipped_entry_hash_unknown';
+
+/**
+ * Whether a feedback record goes onto the feedback topic. The entry's own hash is unknown for a
+ * near match from a matcher that did not send `entryHash`:
+ * - a plain vote (UP on a confirmation, DOWN without an action) is not published, since a vote
+ *   on a hash nobody can name helps no list supplier (it stays in the store and the audit chain);
+ * - a DOWN vote with an action is published with an empty `hashValue`: the action must take
+ *   effect, and consumers apply it by bank and entry id (the matcher then skips its check that
+ *   the entry's hash is unchanged; an allow-list proposal carries the content's `queryHash`).
+ */
+export function feedbackOutcomeOf(f: FeedbackRecord): FeedbackOutcome {
+  if (f.entryHash) return 'published';
+  return f.action === 'none' ? 'skipped_entry_hash_unknown' : 'published_without_entry_hash';
+}
+
+/** The matcher's action name of a feedback record (`none` when it asks for none). */
+export function feedbackActionOf(f: FeedbackRecord): 'none' | 'disable_entry' | 'propose_allow_list' {
+  return f.action === 'disable_entry' ? 'disable_entry' : f.action === 'propose_allow' ? 'propose_allow_list' : 'none';
+}
+
 /**
  * The `IndicatorFeedback` event of a stored feedback record: vote UP for a confirmation, DOWN for
  * a false positive or an upheld complaint, with the action the matcher applies
  * (`disable_entry`: per-entry disable; `propose_allow_list`: a benign collision). `hashValue` is
- * the entry's own hash; empty when it cannot be known (a near match from a matcher that did not
- * send `entryHash`): the matcher keys entries by `<bank>/<entryId>`.
+ * the entry's own hash (empty when unknown: see {@link feedbackOutcomeOf}, which decides whether
+ * the event is published at all); `queryHash` is the reviewed content's own hash on allow-list
+ * proposals, what an allow-list entry needs (IndicatorFeedback v2).
  */
 export function indicatorFeedbackEvent(f: FeedbackRecord): IndicatorFeedback {
+  const action = feedbackActionOf(f);
   return {
     feedbackId: f.feedbackId,
     bank: { name: f.bankName, kind: BANK_KIND_OUT[f.bankKind ?? 'review'], source: f.exchange, listVersion: f.listVersion },
@@ -141,9 +200,10 @@ export function indicatorFeedbackEvent(f: FeedbackRecord): IndicatorFeedback {
     algorithm: f.algorithm,
     hashValue: f.entryHash ?? '',
     vote: f.vote === 'up' ? 'UP' : 'DOWN',
-    action: f.action === 'disable_entry' ? 'disable_entry' : f.action === 'propose_allow' ? 'propose_allow_list' : null,
+    action: action === 'none' ? null : action,
     caseId: f.caseId,
     createdAtMs: f.createdAtMs,
+    queryHash: action === 'propose_allow_list' && f.allowListProposal ? f.allowListProposal.hash.toLowerCase() : null,
   };
 }
 

@@ -18,7 +18,7 @@ export interface ReporterMetrics {
    * histogram it would exceed 100 series per pod; requests per route are in `apiRequests`.
    */
   apiRequestSeconds: Histogram<string>;
-  /** Periodic task failures by task (delivery, purge, audit_relay). */
+  /** Periodic task failures by task (delivery, retention, audit_relay, report_repair). */
   taskFailures: Counter<'task'>;
   /** Cases purged by retention. */
   purgedCases: Counter<string>;
@@ -26,6 +26,15 @@ export interface ReporterMetrics {
   mediaSkipped: Counter<'reason'>;
   /** Audit records on the topic (the relay's position). */
   auditPublished: Gauge<string>;
+  /** Malformed upload-context fields left out of a case, by reason (ip_address_invalid, country_code_invalid, uploaded_at_invalid); the match is kept. */
+  uploadFieldsDropped: Counter<'reason'>;
+  /**
+   * Feedback records by action (none, disable_entry, propose_allow_list) and outcome (published,
+   * published_without_entry_hash, skipped_entry_hash_unknown).
+   */
+  feedbackEvents: Counter<'action' | 'outcome'>;
+  /** Confirmed cases found without queued reports by the repair task, by what it did (queued, requeued, failed: retried next pass). */
+  repairedCases: Counter<'action'>;
 }
 
 /**
@@ -138,7 +147,7 @@ export function createReporterMetrics(registry: Registry, store: ReportingStore,
     }),
     taskFailures: new Counter({
       name: 'safeguard_reporter_task_failures_total',
-      help: 'Failed runs of the periodic tasks (delivery, purge, audit_relay).',
+      help: 'Failed runs of the periodic tasks (delivery, retention, audit_relay, report_repair).',
       labelNames: ['task'],
       registers: [registry],
     }),
@@ -156,6 +165,24 @@ export function createReporterMetrics(registry: Registry, store: ReportingStore,
     auditPublished: new Gauge({
       name: 'safeguard_reporter_audit_published_length',
       help: 'Audit records published to the audit topic (the relay position); chain length minus this is the backlog.',
+      registers: [registry],
+    }),
+    uploadFieldsDropped: new Counter({
+      name: 'safeguard_reporter_upload_fields_dropped_total',
+      help: 'Malformed upload-context fields (IP address, country code, upload time) left out of a case, by reason; the match itself is kept.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    feedbackEvents: new Counter({
+      name: 'safeguard_reporter_feedback_events_total',
+      help: 'Indicator feedback records by action and outcome (published, published_without_entry_hash, skipped_entry_hash_unknown).',
+      labelNames: ['action', 'outcome'],
+      registers: [registry],
+    }),
+    repairedCases: new Counter({
+      name: 'safeguard_reporter_repaired_cases_total',
+      help: 'Confirmed cases found without queued reports after a crash: reports queued, or returned to review when no decision was recorded.',
+      labelNames: ['action'],
       registers: [registry],
     }),
   };

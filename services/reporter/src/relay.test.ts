@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { fromAuditEventRecord, keyIdOf, MemoryReportingStore, parsePolicyConfig, parseProviderProfile, ReportingEngine, verifyAuditEventRecords } from '@safeguard/reporting';
 import type { AuditRecord as AuditEvent, IndicatorFeedback, ReportEmitted, ReviewDecision } from '@safeguard/schemas';
-import { pdqMatch, POLICY, PROVIDER } from '../test/helpers';
+import { detail, pdqMatch, POLICY, PROVIDER } from '../test/helpers';
 import { matchEventsOf } from './mapping';
-import { AuditRelay, type RelayPublisher } from './relay';
+import { AuditRelay, type RelayObserver, type RelayPublisher } from './relay';
 
 /** A publisher over arrays, with one-shot failures and a log of what went where, in order. */
 class FakeTopics implements RelayPublisher {
@@ -57,11 +57,14 @@ function setup() {
   return { store, engine, topics, relay };
 }
 
-async function reviewedCase(engine: ReportingEngine, outcome: 'confirm' | 'false_positive'): Promise<string> {
-  const r = await engine.ingestMatches(matchEventsOf(pdqMatch(), new Set()));
+async function reviewedCase(engine: ReportingEngine, outcome: 'confirm' | 'false_positive' | 'propose_allow', m = pdqMatch()): Promise<string> {
+  const r = await engine.ingestMatches(matchEventsOf(m, new Set()));
   const actor = { id: 'adm-1', role: 'admin' as const };
   await engine.review(r.caseId, { type: 'claim', actor });
-  await engine.review(r.caseId, outcome === 'confirm' ? { type: 'confirm', actor } : { type: 'false_positive', actor, reasonCode: 'benign_collision', action: 'disable_entry' });
+  await engine.review(
+    r.caseId,
+    outcome === 'confirm' ? { type: 'confirm', actor } : { type: 'false_positive', actor, reasonCode: 'benign_collision', action: outcome === 'propose_allow' ? 'propose_allow' : 'disable_entry' },
+  );
   return r.caseId;
 }
 
@@ -110,6 +113,33 @@ describe('AuditRelay', () => {
     const before = topics.log.length;
     await again.drain();
     expect(topics.log.length).toBe(before);
+  });
+
+  it('leaves plain votes on an entry whose hash is unknown off the feedback topic, publishes actions without it, and counts both', async () => {
+    const { engine, store, topics } = setup();
+    const seen: Array<Parameters<NonNullable<RelayObserver['feedback']>>[0]> = [];
+    const relay = new AuditRelay({ store, publisher: topics, chainId: 'chain-t', observer: { feedback: (f) => seen.push(f) } });
+    // A near match from a matcher that did not send the entry's hash.
+    const unknownEntry = () => pdqMatch({ matches: [detail({ bank: { name: 'platform-review', kind: 'REVIEW', source: 'platform', listVersion: '2026-01' }, entryId: 'p-9', algorithm: 'pdq', distance: 12, threshold: 31, queryHash: pdqMatch().matches[0]!.queryHash, queryQuality: 100, entryHash: null })] });
+    await reviewedCase(engine, 'confirm', unknownEntry());
+    await reviewedCase(engine, 'false_positive', unknownEntry());
+    await reviewedCase(engine, 'propose_allow', unknownEntry());
+    await reviewedCase(engine, 'confirm');
+    await relay.drain();
+    expect(await store.listFeedback()).toHaveLength(4);
+    expect(topics.fed.map((f) => [f.vote, f.action, f.entryId, f.hashValue === '' ? 'no-entry-hash' : 'entry-hash', f.queryHash === null ? null : 'query-hash'])).toEqual([
+      ['DOWN', 'disable_entry', 'p-9', 'no-entry-hash', null],
+      ['DOWN', 'propose_allow_list', 'p-9', 'no-entry-hash', 'query-hash'],
+      ['UP', null, 'p-7', 'entry-hash', null],
+    ]);
+    expect(seen).toEqual([
+      { action: 'none', outcome: 'skipped_entry_hash_unknown' },
+      { action: 'disable_entry', outcome: 'published_without_entry_hash' },
+      { action: 'propose_allow_list', outcome: 'published_without_entry_hash' },
+      { action: 'none', outcome: 'published' },
+    ]);
+    // The skipped vote is still audited (and so on the audit topic).
+    expect(topics.audited.filter((e) => e.kind === 'feedback_recorded')).toHaveLength(2);
   });
 
   it('refuses to publish when the topic disagrees with the store', async () => {

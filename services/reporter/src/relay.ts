@@ -1,7 +1,7 @@
 import { SafeguardError } from '@safeguard/domain';
 import { toAuditEventRecord, type AuditEventRecord, type AuditRecord, type Case, type ReportingStore } from '@safeguard/reporting';
 import type { AuditRecord as AuditRecordEvent, IndicatorFeedback, ReportEmitted, ReviewDecision } from '@safeguard/schemas';
-import { indicatorFeedbackEvent, reportEmittedEvent, reviewDecisionEvent } from './mapping';
+import { feedbackActionOf, feedbackOutcomeOf, indicatorFeedbackEvent, reportEmittedEvent, reviewDecisionEvent, type FeedbackOutcome } from './mapping';
 
 /**
  * Where the relay publishes. Each call resolves once the broker acknowledged every record of
@@ -27,6 +27,8 @@ export interface RelayObserver {
     deliverySeconds?: number;
     ambiguousSubmits: number;
   }): void;
+  /** A feedback record was handled (published, or left off the topic: see `feedbackOutcomeOf`). */
+  feedback?(info: { action: 'none' | 'disable_entry' | 'propose_allow_list'; outcome: FeedbackOutcome }): void;
   /** The topic now holds `auditLength` records. */
   published?(auditLength: number): void;
 }
@@ -50,8 +52,8 @@ export interface AuditRelayOptions {
 
 /**
  * Publishes the store's audit chain to the audit topic, in order, exactly once per sequence
- * number, and with each record the events it stands for (review decisions, indicator feedback,
- * finished reports). Why a relay over the store's chain rather than writing to Kafka inside the
+ * number, and with each record the events it stands for (review decisions, indicator feedback
+ * except plain votes on an entry whose hash is unknown, finished reports). Why a relay over the store's chain rather than writing to Kafka inside the
  * engine: the store is the transaction (case, outbox and audit record are written together by
  * one process); the topic follows. What survives a crash is decided by the store alone.
  *
@@ -167,7 +169,11 @@ export class AuditRelay {
         case 'allow_list_proposed':
         case 'feedback_recorded': {
           const f = (await this.opts.store.listFeedback(caseId)).find((x) => x.feedbackId === d.feedbackId);
-          if (f) feedback.push(indicatorFeedbackEvent(f));
+          if (!f) break;
+          const outcome = feedbackOutcomeOf(f);
+          if (outcome !== 'skipped_entry_hash_unknown') feedback.push(indicatorFeedbackEvent(f));
+          const action = feedbackActionOf(f);
+          finished.push(() => this.opts.observer?.feedback?.({ action, outcome }));
           break;
         }
         case 'report_sent':

@@ -4,7 +4,7 @@ import { EuCentreSimulator, NcmecSimulator } from '@safeguard/reporting/sim';
 import { topics } from '@safeguard/schemas';
 import { ServiceRuntime } from '@safeguard/service-runtime';
 import { waitFor, type Falsy } from '@safeguard/testkit';
-import { apiKeysEnv, BRIDGE_SHA256, groomingAlert, KEYS, matchFound, pdqMatch, WEE_PDQ, workspace, type Workspace } from '../test/helpers';
+import { apiKeysEnv, BRIDGE_PDQ, BRIDGE_SHA256, groomingAlert, KEYS, matchFound, pdqMatch, WEE_PDQ, workspace, type Workspace } from '../test/helpers';
 import { hashApiKey, reporterConfigSchema } from './config';
 import { startReporter, type ReporterService } from './service';
 
@@ -128,7 +128,7 @@ describe('reporter service (in-process transport, local authority simulators)', 
 
   it('sends a PDQ near match and a grooming alert through human review, then reports them; decisions, feedback and audit are published', async () => {
     await start();
-    const m = pdqMatch({ mediaUri: ws.mediaUri });
+    const m = pdqMatch({ mediaUri: ws.mediaUri, uploadContext: { uploadedAtMs: 1_768_471_190_000, ipAddress: '198.51.100.23', countryCode: 'nl', publiclyAvailable: true } });
     const g = groomingAlert();
     await transport.producer().send(topics.contentMatched, [{ value: m }]);
     await transport.producer().send(topics.conversationFlagged, [{ value: g }]);
@@ -142,6 +142,8 @@ describe('reporter service (in-process transport, local authority simulators)', 
       ['match', 'pending_review'],
     ]);
     expect(ncmec.calls).toEqual([]);
+    // Queue listings never carry the upload context (personal data).
+    expect(JSON.stringify(queue)).not.toContain('198.51.100.23');
 
     // Claim the next case, read it (references, hashes, provenance, scores; no content), confirm it.
     for (let i = 0; i < 2; i++) {
@@ -155,6 +157,8 @@ describe('reporter service (in-process transport, local authority simulators)', 
       if (c.kind === 'match') {
         expect(ev).toMatchObject({ type: 'media', contentId: m.contentId, mediaUri: ws.mediaUri });
         expect(ev.matches[0]).toMatchObject({ algorithm: 'pdq', distance: 12, entryHash: WEE_PDQ, bank: { name: 'platform-review', entryId: 'p-7', listVersion: '2026-01' } });
+        // The reviewer sees what will be reported about the upload.
+        expect(ev.upload).toEqual({ uploadedAtMs: 1_768_471_190_000, ipAddress: '198.51.100.23', countryCode: 'NL', publiclyAvailable: true });
       } else {
         expect(ev).toMatchObject({ type: 'conversation', conversationId: g.conversationId, score: 0.91, stage: 'exclusivity', suspectedAccountId: 'acct-adult' });
         expect(ev.signals).toEqual([
@@ -178,6 +182,22 @@ describe('reporter service (in-process transport, local authority simulators)', 
     ]);
     expect(eu.accepted.size).toBe(2);
     expect([...eu.accepted.values()].map((a) => a.report.category).sort()).toEqual(['new_material', 'solicitation']);
+    // The upload context reached both reports: NCMEC's reported user and file details, the EU report's (f).
+    const material = finished.find((r) => r.xml.includes('Child Pornography'))!;
+    expect(material.xml).toContain('<ipCaptureEvent><ipAddress>198.51.100.23</ipAddress><eventName>Upload</eventName><dateTime>2026-01-15T09:59:50Z</dateTime></ipCaptureEvent>');
+    expect(material.xml).toContain('<estimatedLocation><countryCode>NL</countryCode>');
+    const details = [...material.files.values()][0]!.details!;
+    expect(details.children.map((n) => [n.name, n.text]).filter(([n]) => n === 'uploadedToEspTimestamp' || n === 'publiclyAvailable')).toEqual([
+      ['uploadedToEspTimestamp', '2026-01-15T09:59:50Z'],
+      ['publiclyAvailable', 'true'],
+    ]);
+    expect(details.children.find((n) => n.name === 'ipCaptureEvent')!.children[0]!.text).toBe('198.51.100.23');
+    const euMaterial = [...eu.accepted.values()].find((a) => a.report.category === 'new_material')!.report;
+    expect(euMaterial.geographic).toMatchObject({ available: true, countryCodes: ['NL'], ipCaptureEvents: [{ ipAddress: '198.51.100.23', eventName: 'Upload', contentId: m.contentId }] });
+    // Never in the audit chain, the events or the metrics.
+    expect(JSON.stringify(await auditChain())).not.toContain('198.51.100.23');
+    expect(JSON.stringify((await readAll(transport, topics.caseReported)).map((r) => r.value))).not.toContain('198.51.100.23');
+    expect(await runtime.registry.metrics()).not.toContain('198.51.100.23');
 
     const decisions = (await readAll(transport, topics.caseDecided)).map((d) => d.value!);
     expect(decisions.map((d) => [d.outcome, d.reviewerId, d.reviewerRole, d.caseKind]).sort()).toEqual([
@@ -226,9 +246,10 @@ describe('reporter service (in-process transport, local authority simulators)', 
       const f = (await readAll(transport, topics.indicatorFeedback)).map((x) => x.value!);
       return f.length === 2 ? f : undefined;
     });
-    expect(feedback.map((f) => [f.vote, f.action, f.entryId, f.hashValue, f.caseId])).toEqual([
-      ['DOWN', 'propose_allow_list', 'p-7', WEE_PDQ, first!.caseId],
-      ['DOWN', 'disable_entry', 'p-7', WEE_PDQ, second!.caseId],
+    // The proposal carries the content's own hash (what an allow-list entry needs) besides the entry's.
+    expect(feedback.map((f) => [f.vote, f.action, f.entryId, f.hashValue, f.queryHash, f.caseId])).toEqual([
+      ['DOWN', 'propose_allow_list', 'p-7', WEE_PDQ, BRIDGE_PDQ, first!.caseId],
+      ['DOWN', 'disable_entry', 'p-7', WEE_PDQ, null, second!.caseId],
     ]);
     const decisions = (await readAll(transport, topics.caseDecided)).map((d) => d.value!);
     expect(decisions.map((d) => [d.outcome, d.proposeAllowList, d.disableEntry, d.reviewerRole, d.grounds])).toEqual([
@@ -387,6 +408,55 @@ describe('reporter service (in-process transport, local authority simulators)', 
     expect(eu.calls).toHaveLength(1);
   });
 
+  it('queues on start the reports of a case confirmed just before a crash (decision stored, reports not queued)', async () => {
+    await start();
+    await transport.producer().send(topics.contentMatched, [{ value: pdqMatch({ mediaUri: ws.mediaUri }) }]);
+    const [c] = await until('a case', async () => {
+      const r = await call('GET', '/v1/cases', KEYS.reviewer);
+      return r.json.cases.length === 1 ? r.json.cases : undefined;
+    });
+    await runtime.stop();
+
+    // While "down": the confirm is stored, then the process dies before queueing the reports.
+    const { SqliteReportingStore, ReportingEngine, parsePolicyConfig, parseProviderProfile, loadSigningKey } = await import('@safeguard/reporting');
+    const { readFileSync } = await import('node:fs');
+    class DiesAtQueueing extends SqliteReportingStore {
+      override async enqueue(): Promise<boolean> {
+        throw new Error('process killed');
+      }
+    }
+    const store = new DiesAtQueueing(ws.storePath, { exclusive: true });
+    const engine = new ReportingEngine({
+      store,
+      policy: parsePolicyConfig(JSON.parse(readFileSync(ws.policyFile, 'utf8'))),
+      provider: parseProviderProfile(JSON.parse(readFileSync(ws.providerFile, 'utf8'))),
+      signingKey: loadSigningKey(readFileSync(ws.keyFile)),
+      clock: Date.now,
+    });
+    const actor = { id: 'rev-1', role: 'reviewer' as const };
+    await engine.review(c.caseId, { type: 'claim', actor });
+    await expect(engine.review(c.caseId, { type: 'confirm', actor })).rejects.toThrow('process killed');
+    expect((await store.getCase(c.caseId))!.state).toBe('confirmed');
+    expect(await store.listOutbox()).toEqual([]);
+    await store.close();
+
+    await start();
+    const reports = await until('both reports after the restart', async () => {
+      const r = (await readAll(transport, topics.caseReported)).map((x) => x.value!);
+      return r.length === 2 ? r : undefined;
+    });
+    expect(reports.map((r) => [r.destination, r.status, r.caseId]).sort()).toEqual([
+      ['EU_CENTRE', 'DELIVERED', c.caseId],
+      ['NCMEC', 'DELIVERED', c.caseId],
+    ]);
+    expect(ncmec.callsTo('/submit')).toHaveLength(1);
+    const chain = await auditChain();
+    const ofCase = chain.filter((r) => r.caseId === c.caseId).map((r) => r.type);
+    expect(ofCase.filter((t) => t === 'review_decision')).toHaveLength(1);
+    expect(ofCase.indexOf('review_decision')).toBeLessThan(ofCase.indexOf('report_queued'));
+    expect(await runtime.registry.metrics()).toMatch(/^safeguard_reporter_repaired_cases_total\{action="queued",service="reporter"\} 1$/m);
+  });
+
   it('refuses to start when the audit topic and the store disagree (it would fork the chain), and when another process holds the store', async () => {
     await start();
     await transport.producer().send(topics.conversationFlagged, [{ value: groomingAlert() }]);
@@ -433,13 +503,14 @@ describe('reporter service (in-process transport, local authority simulators)', 
     expect(text).not.toContain('acct-');
   });
 
-  it('shuts down in order: API, consumer, delivery after its step, retention, remaining audit, producer, store', async () => {
+  it('shuts down in order: API, consumer, repair, delivery after its step, retention, remaining audit, producer, store', async () => {
     await start();
     const steps = (await runtime.stop()).map((r) => [r.name, r.ok]);
     expect(steps).toEqual([
       ['mark_unready', true],
       ['stop_review_api', true],
       ['stop_consumer', true],
+      ['stop_report_repair', true],
       ['stop_delivery_after_step', true],
       ['stop_retention', true],
       ['publish_remaining_audit', true],

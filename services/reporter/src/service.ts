@@ -71,9 +71,10 @@ function destinationsOf(policy: PolicyConfig): Set<Destination> {
  * (refusing to start if topic and store disagree), then starts the review API, the delivery,
  * retention and audit-relay tasks (they work from the store, so a restarted reporter resumes
  * deliveries before its consumer has rejoined the group), and last the consumer of matcher
- * results and grooming alerts.
- * Shutdown order: stop the API, stop the consumer, stop delivery after the step in flight, stop
- * retention, publish what is left, flush the producer, close the store.
+ * results and grooming alerts. Before the tasks start, and then periodically, confirmed cases
+ * without queued reports are repaired (`repairUnqueuedReports`).
+ * Shutdown order: stop the API, stop the consumer, stop the repair task, stop delivery after the
+ * step in flight, stop retention, publish what is left, flush the producer, close the store.
  * @throws ReportingInputError `invalid_config` (unreadable or invalid files, a destination without
  *   an endpoint), `store_locked` (another reporter holds the store); `audit_chain_diverged`
  */
@@ -103,13 +104,14 @@ export async function startReporter(config: ReporterConfig, runtime: ServiceRunt
   // still releases what it took (the store lock above all).
   let accepting = false;
   const parts: { api?: FastifyInstance; consumer?: Consumer; relay?: AuditRelay } = {};
-  const tasks: { delivery?: PeriodicTask; purge?: PeriodicTask; relay?: PeriodicTask } = {};
+  const tasks: { delivery?: PeriodicTask; purge?: PeriodicTask; relay?: PeriodicTask; repair?: PeriodicTask } = {};
   const producer = transport.producer();
   runtime.shutdown.add('stop_review_api', async () => {
     accepting = false;
     await parts.api?.close();
   });
   runtime.shutdown.add('stop_consumer', async () => parts.consumer?.stop());
+  runtime.shutdown.add('stop_report_repair', async () => tasks.repair?.stop());
   runtime.shutdown.add('stop_delivery_after_step', async () => tasks.delivery?.stop());
   runtime.shutdown.add('stop_retention', async () => tasks.purge?.stop());
   runtime.shutdown.add('publish_remaining_audit', async () => {
@@ -171,6 +173,7 @@ export async function startReporter(config: ReporterConfig, runtime: ServiceRunt
     batchSize: 200,
     observer: {
       published: (n) => metrics.auditPublished.set(n),
+      feedback: (f) => metrics.feedbackEvents.inc(f),
       reportFinished: (r) => {
         metrics.reports.inc({ destination: r.destination, outcome: r.outcome });
         if (r.deliverySeconds !== undefined) metrics.deliverySeconds.observe({ destination: r.destination }, r.deliverySeconds);
@@ -209,6 +212,16 @@ export async function startReporter(config: ReporterConfig, runtime: ServiceRunt
       }
     },
   });
+
+  const repair = async (): Promise<void> => {
+    const { queued, requeued, failed } = await engine.repairUnqueuedReports();
+    if (queued.length + requeued.length + failed.length === 0) return;
+    for (const [action, n] of [['queued', queued.length], ['requeued', requeued.length], ['failed', failed.length]] as const) if (n > 0) metrics.repairedCases.inc({ action }, n);
+    logger.warn({ queued: queued.length, requeued: requeued.length, failed: failed.length, codes: [...new Set(failed.map((f) => f.code))] }, 'confirmed cases without queued reports repaired (a decision was cut off by a stop)');
+    tasks.relay?.kick();
+    if (queued.length > 0) tasks.delivery?.kick();
+  };
+  tasks.repair = new PeriodicTask({ name: 'report_repair', intervalMs: config.repairIntervalMs, logger, onError: onTaskError, run: repair });
 
   const changed = (result?: IngestResult): void => {
     tasks.relay?.kick();
@@ -249,6 +262,9 @@ export async function startReporter(config: ReporterConfig, runtime: ServiceRunt
 
   // Deliveries, retention and the relay work from the store: they resume at once after a
   // restart, without waiting for the consumer group to take the new member in.
+  // Confirmed cases a stop cut off before their reports were queued: queued (or returned to
+  // review) before anything else runs; the task then repeats every REPORTER_REPAIR_INTERVAL_MS.
+  await tasks.repair.runNow();
   tasks.relay.start(config.relayIntervalMs);
   tasks.delivery.start();
   tasks.purge.start();

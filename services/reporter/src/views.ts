@@ -3,7 +3,10 @@ import { entryHashOf, type Case, type Complaint, type OutboxRecord, type ReviewD
 /*
  * What the review API shows. Evidence is referenced, never included: media URIs and content
  * ids, conversation and message ids, hashes with their provenance, scores and signals. The
- * service holds no content to show.
+ * service holds no content to show. The upload context of a media item (IP address, country,
+ * upload time, public availability) is personal data that goes into the reports: the case detail
+ * (reviewer and admin only) shows it so that the people who decide can check what will be
+ * reported; queue listings and everything the platform role can call never include it.
  */
 
 /** A case in a queue listing. */
@@ -32,6 +35,14 @@ function evidenceOf(c: Case) {
           mediaUri: it.mediaUri ?? null,
           firstSeenAtMs: it.firstSeenAtMs,
           duplicateCount: it.duplicateCount,
+          upload: it.upload
+            ? {
+                uploadedAtMs: it.upload.uploadedAtMs ?? null,
+                ipAddress: it.upload.ipAddress ?? null,
+                countryCode: it.upload.countryCode ?? null,
+                publiclyAvailable: it.upload.publiclyAvailable ?? null,
+              }
+            : null,
           matches: it.matches.map((m) => ({
             matchId: m.matchId,
             algorithm: m.algorithm,

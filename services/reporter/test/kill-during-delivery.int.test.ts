@@ -183,6 +183,28 @@ describe('kill during delivery (reporter in a child process, real broker)', () =
     process.stdout.write(`[kill at /fileinfo] NCMEC calls: ${ncmec.calls.map((c) => c.path).join(' ')}; reports at NCMEC: ${ncmec.reports.size} (finished 1); ReportEmitted events: ${emitted.length}; audit records: ${chain.length}\n`);
   });
 
+  it('killed after NCMEC processed /finish but before the answer: the retried /finish gets "already finished" (5102), the record ends delivered, one ReportEmitted', async () => {
+    await killAt({ kind: 'hang', process: true }, '/finish', () => [...ncmec.reports.values()].some((r) => r.state === 'finished'));
+    expect(ncmec.calls.map((c) => c.path)).toEqual(['/submit', '/upload', '/fileinfo', '/finish']);
+
+    const { outbox, chain, onTopic, emitted } = await restartAndFinish();
+    expect(ncmec.reports.size).toBe(1);
+    expect([...ncmec.reports.values()].map((r) => r.state)).toEqual(['finished']);
+    expect(ncmec.callsTo('/submit')).toHaveLength(1);
+    expect(ncmec.callsTo('/finish').map((c) => c.responseCode)).toEqual([0, 5102]);
+    expect(ncmec.callsTo('/retract')).toHaveLength(0);
+    const n = outbox.find((o) => o.destination === 'ncmec')!;
+    expect(n).toMatchObject({ state: 'delivered', ambiguousSubmits: 0 });
+    // Exactly one ReportEmitted for the NCMEC report, DELIVERED; no failure anywhere.
+    expect(emitted.filter((e) => e.destination === 'NCMEC').map((e) => [e.reportId, e.status])).toEqual([[n.key, 'DELIVERED']]);
+    expect(chain.filter((r) => r.type === 'report_failed')).toEqual([]);
+    expect(chain.filter((r) => r.type === 'report_sent' && r.data.destination === 'ncmec').map((r) => r.data)).toEqual([
+      { reportKey: n.key, destination: 'ncmec', authorityReportId: n.ncmec!.reportId!, alreadyFinished: true },
+    ]);
+    expect(onTopic.map((e) => e.sequence)).toEqual(chain.map((r) => r.seq));
+    process.stdout.write(`[kill at /finish] NCMEC /finish answers: ${ncmec.callsTo('/finish').map((c) => c.responseCode).join(', ')}; outbox: ${n.state}; NCMEC ReportEmitted events: ${emitted.filter((e) => e.destination === 'NCMEC').length}\n`);
+  });
+
   it('killed after NCMEC processed /submit but before the answer: counted as ambiguous, submitted again, one finished report', async () => {
     await killAt({ kind: 'hang', process: true }, '/submit', () => ncmec.reports.size === 1);
 

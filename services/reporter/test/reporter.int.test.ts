@@ -94,8 +94,9 @@ describe('reporter against the real broker and schema registry', () => {
   };
 
   it('from match events and a grooming alert to delivered reports: policy reports the exact match, review decides the rest; events and audit read back by kcat + Apache Avro', async () => {
-    const exact = matchFound({ mediaUri: ws.mediaUri });
-    const near = pdqMatch({ mediaUri: ws.mediaUri });
+    // Upload contexts as the platform sent them (documentation-range addresses, RFC 5737 / RFC 3849).
+    const exact = matchFound({ mediaUri: ws.mediaUri, uploadContext: { uploadedAtMs: 1_768_471_190_000, ipAddress: '192.0.2.10', countryCode: 'DE', publiclyAvailable: false } });
+    const near = pdqMatch({ mediaUri: ws.mediaUri, uploadContext: { uploadedAtMs: null, ipAddress: '2001:db8::42', countryCode: 'FR', publiclyAvailable: null } });
     const alert = groomingAlert();
     const producer = platform.producer();
     await producer.send(renameTopic(topics.contentMatched, `${prefix}${topics.contentMatched.topic}`), [{ value: exact }, { value: near }]);
@@ -130,6 +131,25 @@ describe('reporter against the real broker and schema registry', () => {
     }
     expect([...eu.accepted.values()].map((a) => a.report.category).sort()).toEqual(['known_material', 'new_material', 'solicitation']);
 
+    // Art. 13(f) / NCMEC: each upload's IP address and country reached the simulators' reports.
+    for (const [m, ip, country] of [[exact, '192.0.2.10', 'DE'], [near, '2001:db8::42', 'FR']] as const) {
+      const atNcmec = [...ncmec.reports.values()].find((r) => r.xml.includes(`<espIdentifier>${m.uploaderAccountId}</espIdentifier>`))!;
+      const user = atNcmec.report.children.find((n) => n.name === 'personOrUserReported')!;
+      expect(user.children.find((n) => n.name === 'ipCaptureEvent')!.children.map((n) => [n.name, n.text]).slice(0, 2)).toEqual([['ipAddress', ip], ['eventName', 'Upload']]);
+      expect(user.children.find((n) => n.name === 'estimatedLocation')!.children[0]).toMatchObject({ name: 'countryCode', text: country });
+      const fileDetails = [...atNcmec.files.values()][0]!.details!;
+      expect(fileDetails.children.find((n) => n.name === 'ipCaptureEvent')!.children[0]!.text).toBe(ip);
+      const atEu = [...eu.accepted.values()].find((a) => a.report.usersInvolved.some((u) => u.accountId === m.uploaderAccountId))!.report;
+      expect(atEu.geographic).toMatchObject({ available: true, countryCodes: [country], ipCaptureEvents: [{ ipAddress: ip, eventName: 'Upload', contentId: m.contentId }] });
+    }
+    const exactAtNcmec = [...ncmec.reports.values()].find((r) => r.xml.includes(`<espIdentifier>${exact.uploaderAccountId}</espIdentifier>`))!;
+    expect(exactAtNcmec.xml).toContain('<dateTime>2026-01-15T09:59:50Z</dateTime>');
+    const exactFile = [...exactAtNcmec.files.values()][0]!.details!.children;
+    expect(exactFile.filter((n) => n.name === 'uploadedToEspTimestamp' || n.name === 'publiclyAvailable').map((n) => [n.name, n.text])).toEqual([
+      ['uploadedToEspTimestamp', '2026-01-15T09:59:50Z'],
+      ['publiclyAvailable', 'false'],
+    ]);
+
     // Read the events back with an independent client (kcat) and decode them with Apache's Python Avro.
     const registry = integrationEnv().registryUrl;
     const reported = await kcatConsume({ topic: `${prefix}${topics.caseReported.topic}`, count: 6, timeoutMs: 60_000 });
@@ -152,6 +172,8 @@ describe('reporter against the real broker and schema registry', () => {
     const auditTopic = `${prefix}${topics.auditRecorded.topic}`;
     const raw = await kcatConsume({ topic: auditTopic, count: chain.length });
     expect(new Set(raw.map((r) => r.partition))).toEqual(new Set([0]));
+    // The upload context is personal data: never in an audit record.
+    expect(raw.some((r) => r.value!.includes('192.0.2.10') || r.value!.includes('2001:db8::42'))).toBe(false);
     const first = await decodeConfluentWithPythonAvro(raw[0]!.value!, registry);
     const decoded = numbers(await decodeManyWithPythonAvro(first.schema, raw.map((r) => parseConfluentFrame(r.value!).body)));
     expect(verifyAuditEventRecords(decoded, { chainId: 'reporter', expectedHead: { seq: chain.at(-1)!.seq, hash: chain.at(-1)!.hash } })).toMatchObject({ ok: true, count: chain.length });

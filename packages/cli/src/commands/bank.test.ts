@@ -198,12 +198,13 @@ describe('safeguard bank export, status changes, stats and proposals', () => {
       action,
       caseId: 'case-9',
       createdAtMs: 1_000 + Number(id),
+      queryHash: action === 'propose_allow_list' ? B : null,
     });
     await transport.admin().ensureTopics([{ topic: topics.indicatorFeedback.topic, partitions: 2 }]);
     await transport.producer().send(topics.indicatorFeedback, [{ value: f('1', 'propose_allow_list') }, { value: f('2', 'disable_entry') }, { value: f('3', null, 'UP') }, { value: f('4', 'propose_allow_list') }]);
     const r = await run('bank', 'proposals', ...conn);
     expect(r.lines.map((l) => l.feedbackId)).toEqual(['1', '4']);
-    expect(r.lines[0]).toEqual({ feedbackId: '1', bank: 'eu', entryId: 'entry-1', algorithm: 'pdq', hashValue: A, caseId: 'case-9', createdAtMs: 1001 });
+    expect(r.lines[0]).toEqual({ feedbackId: '1', bank: 'eu', entryId: 'entry-1', algorithm: 'pdq', hashValue: A, queryHash: B, caseId: 'case-9', createdAtMs: 1001 });
     expect((await run('bank', 'proposals', '--since-ms', '1002', ...conn)).lines.map((l) => l.feedbackId)).toEqual(['4']);
   });
 

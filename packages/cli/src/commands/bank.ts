@@ -400,7 +400,10 @@ export interface AllowListProposal {
   bank: string;
   entryId: string;
   algorithm: string;
+  /** The matched entry's hash (empty when the reporter did not know it). */
   hashValue: string;
+  /** The reviewed content's own hash: what an allow-list entry needs (null from reporters before IndicatorFeedback v2). */
+  queryHash: string | null;
   caseId: string;
   createdAtMs: number;
 }
@@ -421,7 +424,7 @@ export async function listProposals(ctx: BankContext, o: { bank?: string; sinceM
       if (!f || f.vote !== 'DOWN' || f.action !== 'propose_allow_list') return;
       if (o.bank !== undefined && f.bank.name !== o.bank) return;
       if (o.sinceMs !== undefined && f.createdAtMs < o.sinceMs) return;
-      out.push({ feedbackId: f.feedbackId, bank: f.bank.name, entryId: f.entryId, algorithm: f.algorithm, hashValue: f.hashValue, caseId: f.caseId, createdAtMs: f.createdAtMs });
+      out.push({ feedbackId: f.feedbackId, bank: f.bank.name, entryId: f.entryId, algorithm: f.algorithm, hashValue: f.hashValue, queryHash: f.queryHash, caseId: f.caseId, createdAtMs: f.createdAtMs });
     },
     onError: (err) => (failed = err),
   });
