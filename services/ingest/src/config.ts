@@ -1,9 +1,5 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { booleanSchema, commonEnvShape, portSchema, positiveIntSchema, requireKafkaSettings, toCommonConfig, type CommonConfig } from '@safeguard/service-runtime';
-
-/** Minimum length of an API key: 128 bits of entropy as 24+ base64/hex characters. */
-export const MIN_API_KEY_LENGTH = 24;
+import { booleanSchema, commonEnvShape, parseApiKeyList, parsePlatformKeyEntry, portSchema, positiveIntSchema, requireKafkaSettings, toCommonConfig, type CommonConfig } from '@safeguard/service-runtime';
 
 /** Settings of the ingest service. */
 export interface IngestConfig {
@@ -29,27 +25,6 @@ export interface IngestLimits {
   textMaxChars: number;
   /** URI schemes accepted for media references. */
   allowedUriSchemes: string[];
-}
-
-function parseApiKeys(value: string, ctx: z.RefinementCtx): Map<string, string> {
-  const keys = new Map<string, string>();
-  for (const [i, pair] of value.split(',').map((p) => p.trim()).filter(Boolean).entries()) {
-    const sep = pair.indexOf(':');
-    const platform = sep > 0 ? pair.slice(0, sep) : '';
-    const key = sep > 0 ? pair.slice(sep + 1) : '';
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(platform) || key.length < MIN_API_KEY_LENGTH) {
-      ctx.addIssue({ code: 'custom', message: `entry ${i + 1}: expected <platformId>:<key> with a key of at least ${MIN_API_KEY_LENGTH} characters` });
-      continue;
-    }
-    keys.set(hashApiKey(key), platform);
-  }
-  if (keys.size === 0) ctx.addIssue({ code: 'custom', message: 'at least one <platformId>:<key> entry is required' });
-  return keys;
-}
-
-/** The sha256 hex of an API key, the form in which keys are held and compared. */
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
 /** Environment variables of the ingest service (see the README section "ingest"). */
@@ -80,7 +55,7 @@ export const ingestConfigSchema = z
   .transform((env, ctx): IngestConfig => ({
     common: toCommonConfig(env),
     httpPort: env.INGEST_HTTP_PORT,
-    apiKeys: parseApiKeys(env.INGEST_API_KEYS, ctx),
+    apiKeys: parseApiKeyList(env.INGEST_API_KEYS, { parseEntry: parsePlatformKeyEntry, requiredMessage: 'at least one <platformId>:<key> entry is required' }, ctx),
     limits: {
       inlineMaxBytes: env.INGEST_INLINE_MAX_BYTES,
       textMaxChars: env.INGEST_TEXT_MAX_CHARS,

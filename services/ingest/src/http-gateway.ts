@@ -1,7 +1,8 @@
 import { isSafeguardError } from '@safeguard/domain';
 import type { Logger } from '@safeguard/observability';
+import { bearerToken, lookupApiKey } from '@safeguard/service-runtime';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { hashApiKey, type IngestLimits } from './config';
+import type { IngestLimits } from './config';
 import type { IngestHandler, SubmitResult } from './handler';
 import type { IngestMetrics } from './metrics';
 import { parseContentRequest, parseMessageRequest, RejectedInputError, RejectionCodes } from './validation';
@@ -50,9 +51,7 @@ export function buildHttpGateway(options: HttpGatewayOptions): FastifyInstance {
       await reply.code(503).header('retry-after', '1').send(errorBody('not_ready', 'the service is starting or shutting down'));
       return reply;
     }
-    const header = request.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const platformId = match ? options.apiKeys.get(hashApiKey(match[1]!)) : undefined;
+    const platformId = lookupApiKey(options.apiKeys, bearerToken(request.headers.authorization));
     if (platformId === undefined) {
       const route = routeOf(request);
       if (route) metrics.requests.inc({ route, outcome: 'unauthorized' });

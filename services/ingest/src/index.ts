@@ -2,7 +2,8 @@
  * The ingest service: an authenticated HTTP gateway and a Kafka input that validate,
  * de-duplicate and publish content-submitted and chat-message events.
  */
-export { ingestConfigSchema, hashApiKey, MIN_API_KEY_LENGTH } from './config';
+export { ingestConfigSchema } from './config';
+export { hashApiKey, MIN_API_KEY_LENGTH } from '@safeguard/service-runtime';
 export type { IngestConfig, IngestLimits } from './config';
 export { startIngest } from './service';
 export type { IngestService } from './service';

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { createMetricsRegistry } from '@safeguard/observability';
+import { hashApiKey } from '@safeguard/service-runtime';
 import { indicator, MD5_EMPTY, PDQ_BRIDGE } from '../test/fixtures';
 import { buildCheckApi } from './check-api';
 import type { CheckExecutor, CheckSlot } from './check-pool';
 import { cpuLimit } from './check-pool';
-import { hashApiKey, matcherConfigSchema } from './config';
+import { matcherConfigSchema } from './config';
 import { MatchHandler } from './handler';
 import { IndicatorIndex } from './indicator-index';
 import { createMatcherMetrics } from './metrics';

@@ -3,9 +3,9 @@ import { PDQ_DIHEDRAL_NAMES } from '@safeguard/domain/pdq';
 import type { MatchDetail as LibraryMatch } from '@safeguard/domain/matching';
 import type { Logger } from '@safeguard/observability';
 import type { HashValue } from '@safeguard/schemas';
+import { bearerToken, lookupApiKey } from '@safeguard/service-runtime';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { CheckExecutor, CheckSlot } from './check-pool';
-import { hashApiKey } from './config';
 import type { MatchHandler } from './handler';
 import { closestPerEntry } from './match-found';
 import type { MatcherMetrics } from './metrics';
@@ -131,8 +131,7 @@ export function buildCheckApi(options: CheckApiOptions): FastifyInstance {
     request.checkStartedAt = performance.now();
     if (request.url.split('?')[0] !== '/v1/check') return undefined;
     if (!options.isAccepting()) return refuse(reply, 503, 'not_ready', 'not_ready', 'the index is loading or the service is shutting down');
-    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-    if (!match || !options.apiKeys.has(hashApiKey(match[1]!))) return refuse(reply, 401, 'unauthorized', 'unauthorized', 'a valid API key is required');
+    if (lookupApiKey(options.apiKeys, bearerToken(request.headers.authorization)) === undefined) return refuse(reply, 401, 'unauthorized', 'unauthorized', 'a valid API key is required');
     // Admission before the body is read: memory is bounded by capacity × maxBytes.
     const slot = pool.reserve();
     if (!slot) return refuse(reply, 503, 'at_capacity', 'at_capacity', 'too many checks in progress; retry shortly');

@@ -1,11 +1,7 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { booleanSchema, commonEnvShape, portSchema, positiveIntSchema, requireKafkaSettings, toCommonConfig, type CommonConfig } from '@safeguard/service-runtime';
+import { booleanSchema, commonEnvShape, parseApiKeyList, parsePlatformKeyEntry, portSchema, positiveIntSchema, requireKafkaSettings, toCommonConfig, type CommonConfig } from '@safeguard/service-runtime';
 
 const MIB = 1024 * 1024;
-
-/** Minimum length of an API key: 128 bits of entropy as 24+ base64/hex characters. */
-export const MIN_API_KEY_LENGTH = 24;
 
 /** Flood quarantine settings (see `FloodDetectorOptions` in `@safeguard/domain/matching`). */
 export interface FloodConfig {
@@ -56,29 +52,6 @@ export interface MatcherConfig {
   /** How often the index lag (records behind the indicator topic's end) is measured, ms. */
   indexLagRefreshMs: number;
   check: CheckApiConfig;
-}
-
-/** The sha256 hex of an API key, the form in which keys are held and compared. */
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
-}
-
-function parseApiKeys(value: string | undefined, required: boolean, ctx: z.RefinementCtx): Map<string, string> {
-  const keys = new Map<string, string>();
-  for (const [i, pair] of (value ?? '').split(',').map((p) => p.trim()).filter(Boolean).entries()) {
-    const sep = pair.indexOf(':');
-    const platform = sep > 0 ? pair.slice(0, sep) : '';
-    const key = sep > 0 ? pair.slice(sep + 1) : '';
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(platform) || key.length < MIN_API_KEY_LENGTH) {
-      ctx.addIssue({ code: 'custom', path: ['MATCHER_API_KEYS'], message: `entry ${i + 1}: expected <platformId>:<key> with a key of at least ${MIN_API_KEY_LENGTH} characters` });
-      continue;
-    }
-    keys.set(hashApiKey(key), platform);
-  }
-  if (required && keys.size === 0) {
-    ctx.addIssue({ code: 'custom', path: ['MATCHER_API_KEYS'], message: 'required while MATCHER_CHECK_API is on: comma-separated <platformId>:<key> pairs' });
-  }
-  return keys;
 }
 
 /** Environment variables of the matcher service (see the README section "matcher"). */
@@ -157,7 +130,15 @@ export const matcherConfigSchema = z
       check: {
         enabled: env.MATCHER_CHECK_API,
         httpPort: env.MATCHER_HTTP_PORT,
-        apiKeys: parseApiKeys(env.MATCHER_API_KEYS, env.MATCHER_CHECK_API, ctx),
+        apiKeys: parseApiKeyList(
+          env.MATCHER_API_KEYS,
+          {
+            parseEntry: parsePlatformKeyEntry,
+            path: 'MATCHER_API_KEYS',
+            ...(env.MATCHER_CHECK_API ? { requiredMessage: 'required while MATCHER_CHECK_API is on: comma-separated <platformId>:<key> pairs' } : {}),
+          },
+          ctx,
+        ),
         maxBytes: env.MATCHER_CHECK_MAX_BYTES,
         maxPixels: env.MATCHER_CHECK_MAX_PIXELS,
         decodeTimeoutMs: env.MATCHER_CHECK_DECODE_TIMEOUT_MS,

@@ -3,7 +3,8 @@
  * incrementally, matching of content-hashed events with full provenance, flood quarantine,
  * reviewer feedback, and the synchronous check API.
  */
-export { matcherConfigSchema, hashApiKey, MIN_API_KEY_LENGTH } from './config';
+export { matcherConfigSchema } from './config';
+export { hashApiKey, MIN_API_KEY_LENGTH } from '@safeguard/service-runtime';
 export type { MatcherConfig, CheckApiConfig, FloodConfig } from './config';
 export { startMatcher } from './service';
 export type { MatcherService, MatcherHooks } from './service';

@@ -1,5 +1,5 @@
-import { parseConfig } from '@safeguard/service-runtime';
-import { hashApiKey, reporterConfigSchema, type ReporterConfig } from './config';
+import { hashApiKey, parseConfig } from '@safeguard/service-runtime';
+import { reporterConfigSchema, type ReporterConfig } from './config';
 
 const KEY = 'k'.repeat(32);
 const base = {

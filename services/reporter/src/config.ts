@@ -1,9 +1,5 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { csvSchema, commonEnvShape, portSchema, positiveIntSchema, requireKafkaSettings, toCommonConfig, type CommonConfig } from '@safeguard/service-runtime';
-
-/** Minimum length of a review API key given in clear: 128 bits of entropy as 24+ characters. */
-export const MIN_API_KEY_LENGTH = 24;
+import { API_KEY_OWNER_ID_PATTERN, csvSchema, commonEnvShape, hashApiKey, MIN_API_KEY_LENGTH, parseApiKeyList, portSchema, positiveIntSchema, requireKafkaSettings, toCommonConfig, type ApiKeyEntry, type CommonConfig } from '@safeguard/service-runtime';
 
 /** Roles of the review API. `platform` may only forward complaints and removal states. */
 export type ApiRole = 'reviewer' | 'admin' | 'platform';
@@ -68,41 +64,26 @@ export interface ReporterConfig {
   kafkaSessionTimeoutMs: number;
 }
 
-/** The sha256 hex of an API key: the form in which keys are configured (optionally) and held. */
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
-}
-
 const ROLES: readonly ApiRole[] = ['reviewer', 'admin', 'platform'];
 const HASHED = /^sha256:([0-9a-f]{64})$/;
 
-function parseApiKeys(value: string, ctx: z.RefinementCtx): Map<string, ApiPrincipal> {
-  const keys = new Map<string, ApiPrincipal>();
-  const entries = value.split(',').map((p) => p.trim()).filter(Boolean);
-  for (const [i, entry] of entries.entries()) {
-    const first = entry.indexOf(':');
-    const second = first > 0 ? entry.indexOf(':', first + 1) : -1;
-    const id = second > 0 ? entry.slice(0, first) : '';
-    const role = second > 0 ? (entry.slice(first + 1, second) as ApiRole) : undefined;
-    const secret = second > 0 ? entry.slice(second + 1) : '';
-    const hashed = HASHED.exec(secret);
-    const problem = !/^[A-Za-z0-9._-]{1,64}$/.test(id)
-      ? 'the id must be 1-64 of [A-Za-z0-9._-]'
-      : !role || !ROLES.includes(role)
-        ? `the role must be one of ${ROLES.join(', ')}`
-        : !hashed && secret.length < MIN_API_KEY_LENGTH
-          ? `the key must be sha256:<64 hex> or at least ${MIN_API_KEY_LENGTH} characters`
-          : undefined;
-    if (problem) {
-      ctx.addIssue({ code: 'custom', path: ['REPORTER_API_KEYS'], message: `entry ${i + 1}: expected <id>:<role>:<key or sha256:hex>; ${problem}` });
-      continue;
-    }
-    const digest = hashed ? hashed[1]! : hashApiKey(secret);
-    if (keys.has(digest)) ctx.addIssue({ code: 'custom', path: ['REPORTER_API_KEYS'], message: `entry ${i + 1}: the same key is given twice` });
-    keys.set(digest, { id, role: role! });
-  }
-  if (entries.length === 0) ctx.addIssue({ code: 'custom', path: ['REPORTER_API_KEYS'], message: 'at least one <id>:<role>:<key> entry is required' });
-  return keys;
+/** Parses `<id>:<role>:<key>` or `<id>:<role>:sha256:<hex>` (a key given as its digest). */
+function parseReviewKeyEntry(entry: string): ApiKeyEntry<ApiPrincipal> {
+  const first = entry.indexOf(':');
+  const second = first > 0 ? entry.indexOf(':', first + 1) : -1;
+  const id = second > 0 ? entry.slice(0, first) : '';
+  const role = second > 0 ? (entry.slice(first + 1, second) as ApiRole) : undefined;
+  const secret = second > 0 ? entry.slice(second + 1) : '';
+  const hashed = HASHED.exec(secret);
+  const problem = !API_KEY_OWNER_ID_PATTERN.test(id)
+    ? 'the id must be 1-64 of [A-Za-z0-9._-]'
+    : !role || !ROLES.includes(role)
+      ? `the role must be one of ${ROLES.join(', ')}`
+      : !hashed && secret.length < MIN_API_KEY_LENGTH
+        ? `the key must be sha256:<64 hex> or at least ${MIN_API_KEY_LENGTH} characters`
+        : undefined;
+  if (problem) return { problem: `expected <id>:<role>:<key or sha256:hex>; ${problem}` };
+  return { digest: hashed ? hashed[1]! : hashApiKey(secret), owner: { id, role: role! } };
 }
 
 const optionalString = z
@@ -192,7 +173,11 @@ export const reporterConfigSchema = z
   .transform((env, ctx): ReporterConfig => ({
     common: toCommonConfig(env),
     httpPort: env.REPORTER_HTTP_PORT,
-    apiKeys: parseApiKeys(env.REPORTER_API_KEYS, ctx),
+    apiKeys: parseApiKeyList(
+      env.REPORTER_API_KEYS,
+      { parseEntry: parseReviewKeyEntry, path: 'REPORTER_API_KEYS', requiredMessage: 'at least one <id>:<role>:<key> entry is required', requiredOnlyWhenEmpty: true, rejectDuplicates: true },
+      ctx,
+    ),
     storePath: env.REPORTER_STORE_PATH,
     policyFile: env.REPORTER_POLICY_FILE,
     providerFile: env.REPORTER_PROVIDER_FILE,

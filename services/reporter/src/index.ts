@@ -3,7 +3,8 @@
  * authenticated review API, EU Centre and NCMEC delivery, the audit chain on Kafka, retention
  * and complaints, on top of `@safeguard/reporting`.
  */
-export { reporterConfigSchema, hashApiKey, MIN_API_KEY_LENGTH } from './config';
+export { reporterConfigSchema } from './config';
+export { hashApiKey, MIN_API_KEY_LENGTH } from '@safeguard/service-runtime';
 export type { ReporterConfig, ApiPrincipal, ApiRole, NcmecEndpoint, EuCentreEndpoint } from './config';
 export { startReporter } from './service';
 export type { ReporterService, ReporterDependencies } from './service';

@@ -15,9 +15,10 @@ import {
   type ReviewCommand,
   type SigningKey,
 } from '@safeguard/reporting';
+import { bearerToken, lookupApiKey } from '@safeguard/service-runtime';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { hashApiKey, type ApiPrincipal, type ApiRole } from './config';
+import type { ApiPrincipal, ApiRole } from './config';
 import type { ReporterMetrics } from './metrics';
 import { caseDetail, caseSummary, complaintView } from './views';
 
@@ -163,10 +164,9 @@ export function buildReviewApi(options: ReviewApiOptions): FastifyInstance {
       await reply.code(503).header('retry-after', '1').send(errorBody('not_ready', 'the service is starting or shutting down'));
       return reply;
     }
-    const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
     const headerKey = request.headers['x-api-key'];
-    const key = bearer ?? (typeof headerKey === 'string' ? headerKey : undefined);
-    const principal = key ? options.apiKeys.get(hashApiKey(key)) : undefined;
+    const key = bearerToken(request.headers.authorization) ?? (typeof headerKey === 'string' ? headerKey : undefined);
+    const principal = lookupApiKey(options.apiKeys, key);
     if (!principal) {
       logger.warn({ route: routeOf(request) }, 'review api: unauthenticated request refused');
       await reply.code(401).header('www-authenticate', 'Bearer').send(errorBody('unauthorized', 'a valid API key is required'));

@@ -2,10 +2,10 @@ import { createTransport, parseDeadLetterHeaders, type ConsumedMessage, type InP
 import { verifyAuditEventRecords, verifyEuReportBytes, type AuditRecord } from '@safeguard/reporting';
 import { EuCentreSimulator, NcmecSimulator } from '@safeguard/reporting/sim';
 import { topics } from '@safeguard/schemas';
-import { ServiceRuntime } from '@safeguard/service-runtime';
+import { hashApiKey, ServiceRuntime } from '@safeguard/service-runtime';
 import { waitFor, type Falsy } from '@safeguard/testkit';
 import { apiKeysEnv, BRIDGE_PDQ, BRIDGE_SHA256, groomingAlert, KEYS, matchFound, pdqMatch, WEE_PDQ, workspace, type Workspace } from '../test/helpers';
-import { hashApiKey, reporterConfigSchema } from './config';
+import { reporterConfigSchema } from './config';
 import { startReporter, type ReporterService } from './service';
 
 async function readAll<V>(transport: InProcessTransport, binding: TopicBinding<V>): Promise<ConsumedMessage<V>[]> {

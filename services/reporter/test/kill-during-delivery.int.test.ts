@@ -9,8 +9,8 @@ import { createTransport, type Transport } from '@safeguard/kafka';
 import { SqliteReportingStore, verifyAuditChain, verifyAuditEventRecords, type AuditEventRecord } from '@safeguard/reporting';
 import { EuCentreSimulator, NcmecSimulator, type Fault } from '@safeguard/reporting/sim';
 import { renameTopic, topics } from '@safeguard/schemas';
+import { hashApiKey } from '@safeguard/service-runtime';
 import { integrationEnv, uniqueName, waitFor } from '@safeguard/testkit';
-import { hashApiKey } from '../src/config';
 import { apiKeysEnv, matchFound, workspace, type Workspace } from './helpers';
 
 jest.setTimeout(240_000);

@@ -4,9 +4,9 @@ import { createTransport, type Transport } from '@safeguard/kafka';
 import { verifyAuditEventRecords, verifyEuReportBytes } from '@safeguard/reporting';
 import { EuCentreSimulator, NcmecSimulator } from '@safeguard/reporting/sim';
 import { renameTopic, topics } from '@safeguard/schemas';
-import { ServiceRuntime } from '@safeguard/service-runtime';
+import { hashApiKey, ServiceRuntime } from '@safeguard/service-runtime';
 import { decodeConfluentWithPythonAvro, decodeManyWithPythonAvro, integrationEnv, kcatConsume, parseConfluentFrame, uniqueName, waitFor } from '@safeguard/testkit';
-import { hashApiKey, reporterConfigSchema } from '../src/config';
+import { reporterConfigSchema } from '../src/config';
 import { startReporter, type ReporterService } from '../src/service';
 import { apiKeysEnv, groomingAlert, KEYS, matchFound, pdqMatch, WEE_PDQ, workspace, type Workspace } from './helpers';
 
