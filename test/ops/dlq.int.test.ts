@@ -5,9 +5,8 @@
 // safeguard.dlq.replays = 1), and the fixed consumer then handles them.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
-import { buildProgram } from '@safeguard/cli';
+import { runCli } from '@safeguard/cli/testing';
 import { InvalidInputError } from '@safeguard/domain';
 import { createTransport, deadLetterTopic, type Consumer, type TopicBinding, type Transport } from '@safeguard/kafka';
 import { integrationEnv, kcatConsume, uniqueName, waitFor } from '@safeguard/testkit';
@@ -22,17 +21,9 @@ interface Item {
 
 const valueSchema = { type: 'record', name: 'DlqItem', namespace: 'safeguard.test', fields: [{ name: 'id', type: 'string' }, { name: 'kind', type: 'string' }] };
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const exit = { code: 0 };
+function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const env = integrationEnv();
-  await buildProgram({ stdout, stderr }, exit).parseAsync(['node', 'safeguard', ...args, '--brokers', env.brokersCsv, '--registry', env.registryUrl]);
-  return { code: exit.code, out, err };
+  return runCli([...args, '--brokers', env.brokersCsv, '--registry', env.registryUrl]);
 }
 
 describe('safeguard dlq on the real broker', () => {

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
 import { generateBankSigningKeyPair, signBankFile } from '@safeguard/domain/matching';
 import { createTransport, type InProcessTransport } from '@safeguard/kafka';
 import { topics, type IndicatorFeedback, type IndicatorUpdated } from '@safeguard/schemas';
+import type { CliIo } from '../program';
+import { jsonLines, runCli } from '../testing/run-cli';
 import { exportLines, registerBankCommands, statusChange, statsOf, type BankRunner, type IndicatorState } from './bank';
 
 const A = 'd8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22';
@@ -35,23 +36,17 @@ const runner: BankRunner = async (opts, work) =>
     now: () => clock,
   });
 
+/** The bank commands alone, on the in-process transport through {@link runner}. */
+function bankProgram(io: CliIo, exit: { code: number }): Command {
+  const program = new Command('safeguard').exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  registerBankCommands(program, io, exit, runner);
+  return program;
+}
+
+/** Runs `safeguard <args>`; `lines` holds the output's JSON lines (none when it is not JSON, e.g. an export). */
 async function run(...args: string[]): Promise<{ lines: Record<string, unknown>[]; out: string; err: string; code: number }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const exit = { code: 0 };
-  const program = new Command('safeguard').exitOverride().configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) });
-  registerBankCommands(program, { stdout, stderr }, exit, runner);
-  try {
-    await program.parseAsync(['node', 'safeguard', ...args]);
-  } catch (e) {
-    exit.code = (e as { exitCode?: number }).exitCode ?? 99;
-  }
-  const lines = out.trim() === '' || !out.trim().startsWith('{') ? [] : out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { lines, out, err, code: exit.code };
+  const r = await runCli(args, { program: bankProgram });
+  return { ...r, lines: r.out.trim().startsWith('{') ? jsonLines(r.out) : [] };
 }
 
 const conn = ['--brokers', 'unused:1', '--registry', 'http://unused'];

@@ -1,8 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { buildProgram } from '../program';
+import { runCli } from '../testing/run-cli';
 
 jest.setTimeout(120_000);
 
@@ -22,17 +21,10 @@ describe('safeguard demo (the README first command)', () => {
 
   it('runs the whole pipeline in process and finds what the sample data holds', async () => {
     out = mkdtempSync(join(tmpdir(), 'sg-demo-'));
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let printed = '';
-    let errors = '';
-    stdout.on('data', (d) => (printed += String(d)));
-    stderr.on('data', (d) => (errors += String(d)));
-    const exit = { code: 0 };
-    await buildProgram({ stdout, stderr }, exit).parseAsync(['node', 'safeguard', 'demo', '--out', out, '--metrics-port', '0', '--no-progress']);
-    expect(errors).toBe('');
-    expect(exit.code).toBe(0);
-    expect(printed).toContain('Reports: NCMEC');
+    const run = await runCli(['demo', '--out', out, '--metrics-port', '0', '--no-progress']);
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.out).toContain('Reports: NCMEC');
 
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
     const ingest = Object.fromEntries(summary.uploads.map((u) => [`${u.contentId}:${u.ingest}`, true]));

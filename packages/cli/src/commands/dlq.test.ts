@@ -1,7 +1,6 @@
-import { PassThrough } from 'node:stream';
 import { InvalidInputError } from '@safeguard/domain';
 import { createTransport, DeadLetterHeaders, deadLetterTopic, type ConsumedMessage, type TopicBinding, type Transport } from '@safeguard/kafka';
-import { buildProgram } from '../program';
+import { runCli } from '../testing/run-cli';
 import { replayTopicDeadLetters, scanDeadLetters, summarizeDeadLetters } from './dlq';
 
 const binding: TopicBinding<{ id: string; kind: string }> = {
@@ -93,39 +92,14 @@ describe('dlq (in-process transport)', () => {
 });
 
 describe('dlq command line', () => {
-  function run(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; out: string; err: string }> {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (d) => (out += String(d)));
-    stderr.on('data', (d) => (err += String(d)));
-    const exit = { code: 0 };
-    const saved = { KAFKA_BROKERS: process.env.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: process.env.SCHEMA_REGISTRY_URL };
-    Object.assign(process.env, env);
-    for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
-    const program = buildProgram({ stdout, stderr }, exit);
-    return program
-      .parseAsync(['node', 'safeguard', ...args])
-      .then(
-        () => exit.code,
-        (e: { exitCode?: number }) => e.exitCode ?? 1,
-      )
-      .then((code) => {
-        for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-        return { code, out, err };
-      });
-  }
-
   it('requires the brokers and the registry', async () => {
-    const r = await run(['dlq', 'stats', '--topic', 'x'], { KAFKA_BROKERS: undefined, SCHEMA_REGISTRY_URL: undefined });
+    const r = await runCli(['dlq', 'stats', '--topic', 'x'], { env: { KAFKA_BROKERS: undefined, SCHEMA_REGISTRY_URL: undefined } });
     expect(r.code).toBe(2);
     expect(JSON.parse(r.err)).toEqual({ error: { code: 'brokers_required', message: 'give --brokers or set KAFKA_BROKERS' } });
   });
 
   it('refuses a limit that is not a positive integer, and a missing --topic', async () => {
-    expect((await run(['dlq', 'replay', '--topic', 'x', '--limit', '0', '--brokers', 'h:1', '--registry', 'http://r'])).code).toBe(1);
-    expect((await run(['dlq', 'list', '--brokers', 'h:1', '--registry', 'http://r'])).err).toContain("required option '--topic <name>'");
+    expect((await runCli(['dlq', 'replay', '--topic', 'x', '--limit', '0', '--brokers', 'h:1', '--registry', 'http://r'])).code).toBe(1);
+    expect((await runCli(['dlq', 'list', '--brokers', 'h:1', '--registry', 'http://r'])).err).toContain("required option '--topic <name>'");
   });
 });

@@ -1,20 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { buildProgram } from '../program';
+import { jsonLines, runCli } from '../testing/run-cli';
 
 async function run(args: string[]): Promise<{ lines: Record<string, unknown>[]; err: string; code: number }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const exit = { code: 0 };
-  await buildProgram({ stdout, stderr }, exit).parseAsync(['node', 'safeguard', ...args]);
-  const lines = out.trim() === '' ? [] : out.trim().split('\n').map((l) => JSON.parse(l));
-  return { lines, err, code: exit.code };
+  const { out, err, code } = await runCli(args);
+  return { lines: jsonLines(out), err, code };
 }
 
 const T0 = Date.UTC(2026, 0, 10, 15);

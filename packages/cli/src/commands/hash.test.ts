@@ -2,8 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { buildProgram } from '../program';
+import { jsonLines, runCli } from '../testing/run-cli';
 
 // Hashing and spawning the built bin take a few seconds on a loaded machine.
 jest.setTimeout(60_000);
@@ -14,13 +13,8 @@ const golden: { file: string; pdq: string; quality: number; dihedral: string[]; 
 );
 
 async function run(args: string[]): Promise<{ lines: Record<string, unknown>[]; code: number }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  stdout.on('data', (d) => (out += String(d)));
-  const exit = { code: 0 };
-  await buildProgram({ stdout, stderr }, exit).parseAsync(['node', 'safeguard', ...args]);
-  return { lines: out.trim().split('\n').map((l) => JSON.parse(l)), code: exit.code };
+  const { out, code } = await runCli(args);
+  return { lines: jsonLines(out), code };
 }
 
 let dir: string;
@@ -61,7 +55,7 @@ describe('safeguard hash', () => {
   });
 
   it('rejects a bad --video-fps value as a usage error', async () => {
-    await expect(run(['hash', '--video-fps', '0', join(dir, 'notes.jpg')])).rejects.toMatchObject({ exitCode: 1 });
+    expect((await runCli(['hash', '--video-fps', '0', join(dir, 'notes.jpg')])).commanderError).toMatchObject({ code: 'commander.invalidArgument', exitCode: 1 });
   });
 
   it('runs as the built bin', () => {

@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import {
   chainRecord,
   loadSigningKey,
@@ -11,28 +10,12 @@ import {
   SqliteReportingStore,
   type AuditRecord,
 } from '@safeguard/reporting';
-import { buildProgram } from '../program';
+import { runCli as run } from '../testing/run-cli';
 
 const EXAMPLES = resolve(__dirname, '../../../../examples');
 const CASE = join(EXAMPLES, 'case.json');
 const KEY = join(EXAMPLES, 'keys/demo-ed25519.pem');
 const PUB = join(EXAMPLES, 'keys/demo-ed25519.pub.pem');
-
-async function run(args: string[]): Promise<{ out: string; err: string; code: number }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const exit = { code: 0 };
-  try {
-    await buildProgram({ stdout, stderr }, exit).parseAsync(['node', 'safeguard', ...args]);
-  } catch (e) {
-    exit.code = (e as { exitCode?: number }).exitCode ?? 1;
-  }
-  return { out, err, code: exit.code };
-}
 
 let dir: string;
 beforeAll(() => {

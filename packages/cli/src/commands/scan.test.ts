@@ -1,23 +1,12 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { buildProgram } from '../program';
+import { runCli } from '../testing/run-cli';
 
 const VECTORS = join(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'pdq-vectors', 'images');
 const BRIDGE_PDQ = 'd8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22';
 
-async function run(args: string[]): Promise<{ out: string; err: string; code: number }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const exit = { code: 0 };
-  await buildProgram({ stdout, stderr }, exit).parseAsync(['node', 'safeguard', 'scan', ...args]);
-  return { out, err, code: exit.code };
-}
+const run = (args: string[]) => runCli(['scan', ...args]);
 
 describe('safeguard scan', () => {
   let dir: string;
