@@ -12,7 +12,7 @@ export interface MihLayout {
   readonly bitOffsets: readonly number[];
 }
 
-/** Widest substring a table may use: a table is a direct-indexed array of `2^width + 1` offsets. */
+/** Widest substring a table may use: a table indexes its buckets directly (`2^width + 1` bucket starts). */
 export const MIH_MAX_WIDTH = 26;
 
 /** Builds a layout from explicit substring widths (must sum to 256, each 1..26). @throws InvalidInputError `mih_layout_invalid`. */
@@ -87,7 +87,11 @@ export interface MihCostEstimate {
   readonly candidates: number;
   /** Cost in "cache misses": a probe is about one miss, a candidate about two (id, then hash). */
   readonly cost: number;
-  /** Bytes of the tables: `4 * (2^w_t + 1)` offsets plus `4 * n` ids per table. */
+  /**
+   * Bytes of the tables: per table, `2^w_t + 1` one-byte bucket starts within their block, a
+   * 4-byte start per block of 64 buckets, and `4 * n` ids (a table whose 64-bucket blocks hold
+   * more than 255 entries, e.g. many equal hashes, takes 2 or 4 bytes per bucket instead).
+   */
   readonly tableBytes: number;
 }
 
@@ -102,7 +106,7 @@ export function estimateMihCost(layout: MihLayout, n: number, radius: number): M
     for (let k = 0; k <= radii[t]; k++) p += binomial(w, k);
     probes += p;
     candidates += (p * n) / 2 ** w;
-    tableBytes += 4 * (2 ** w + 1) + 4 * n;
+    tableBytes += 2 ** w + 1 + 4 * (Math.ceil(2 ** w / 64) + 1) + 4 * n;
   });
   return { probes, candidates, cost: probes + 2 * candidates, tableBytes };
 }
@@ -112,7 +116,7 @@ export interface MihLayoutChoiceOptions {
   /** Radius the layout is tuned for (any radius still searches exactly). Default 31. */
   readonly designRadius?: number;
   /**
-   * Widest substring allowed. Default 24: a 24-bit table's offsets take 64 MiB, worth it only
+   * Widest substring allowed. Default 24: a 24-bit table's bucket starts take 17 MiB, worth it only
    * from ~8M entries; the log2 rule below keeps smaller banks on narrower tables.
    */
   readonly maxWidth?: number;
@@ -125,8 +129,8 @@ export interface MihLayoutChoiceOptions {
  * holds about one entry. We enumerate table counts m = ceil(256 / maxWidth) .. 32 whose widest
  * substring is at most `min(maxWidth, max(8, round(log2 n) + 2))` bits, estimate the query cost
  * of each with {@link estimateMihCost}, and keep the cheapest. Examples at r = 31: 1M hashes →
- * 12 tables (4 × 22 + 8 × 21 bits, offsets 128 MiB); 10M → 11 tables (3 × 24 + 8 × 23, offsets
- * 448 MiB); 10k → 16 or more tables of ≤ 16 bits.
+ * 12 tables (4 × 22 + 8 × 21 bits, bucket starts 34 MiB); 10M → 11 tables (3 × 24 + 8 × 23,
+ * bucket starts 119 MiB); 10k → 16 or more tables of ≤ 16 bits.
  */
 export function chooseMihLayout(n: number, options: MihLayoutChoiceOptions = {}): MihLayout {
   const radius = options.designRadius ?? 31;

@@ -74,6 +74,35 @@ describe('MihPdqIndex bulk load', () => {
     }
   });
 
+  it('stays exact when one bucket block holds more than 255 or 65,535 entries (equal hashes widen the bucket starts)', () => {
+    const rand = mulberry32(8);
+    const dup = randomHash(rand);
+    for (const copies of [300, 70_000]) {
+      const n = copies + 5000;
+      const words = new Uint32Array(n * 8);
+      // Every other entry is the duplicate until `copies` of them are placed.
+      let placed = 0;
+      for (let i = 0; i < n; i++) {
+        const isDup = placed < copies && (i % 2 === 0 || n - i <= copies - placed);
+        if (isDup) placed++;
+        words.set(isDup ? dup : randomHash(rand), i * 8);
+      }
+      const mih = MihPdqIndex.fromWords(words, n, { layout: mihLayoutForWidth(16) });
+      const ref = new BruteForcePdqIndex();
+      for (let i = 0; i < n; i++) ref.add(words.subarray(i * 8, i * 8 + 8));
+      const q = flipBits(dup, 5, rand);
+      const hits = mih.search(q, 31);
+      expect(hits.length).toBe(ref.search(q, 31).length);
+      expect(key(hits)).toBe(key(ref.search(q, 31)));
+      expect(placed).toBe(copies);
+      expect(hits.filter((h) => h.distance === 5).length).toBe(copies);
+      const other = words.slice(8, 16);
+      expect(key(mih.search(flipBits(other, 20, rand), 31))).toBe(key(ref.search(flipBits(other, 20, rand), 31)));
+      // 16 tables of 2^16 one-byte bucket starts would take 16 x 65,537 bytes; wider here.
+      expect(mih.stats().tableBytes - 16 * 4 * n).toBeGreaterThan(16 * 65_537 * (copies > 65_535 ? 3 : 1.5));
+    }
+  });
+
   it('returns the hash of a live id as lowercase hex', () => {
     const mih = new MihPdqIndex();
     const h = randomHash(mulberry32(1));

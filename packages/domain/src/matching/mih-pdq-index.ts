@@ -52,7 +52,7 @@ export interface MihPdqIndexStats {
   readonly tombstones: number;
   /** Current substring widths (empty before the first compaction). */
   readonly widths: readonly number[];
-  /** Bytes of table offsets and ids. */
+  /** Bytes of the tables (bucket starts and ids). */
   readonly tableBytes: number;
   /** Bytes of hash words, liveness flags and dedupe stamps (per id slot). */
   readonly entryBytes: number;
@@ -60,12 +60,30 @@ export interface MihPdqIndexStats {
   readonly compacting: boolean;
 }
 
+/**
+ * One table: the ids of every entry in the snapshot it was built from, grouped by the value of
+ * the table's substring (bucket), buckets in key order. Bucket `k` starts in `ids` at
+ * `start(k) = base[k >>> shift] + cum[k]` and ends at `start(k + 1)`.
+ *
+ * Why two arrays instead of one `Uint32Array` of offsets: 2^24 offsets take 64 MiB, most of a
+ * large index (448 MiB of 868 at 10M entries). Absolute starts are kept for blocks of 64 buckets
+ * only; within a block, `cum[k]` counts the entries of the block before bucket `k`, which fits a
+ * byte as long as no block holds more than 255 entries (about 38 at 10M uniform hashes). A table
+ * with a denser block (e.g. many equal hashes) uses 16 or 32 bits for `cum` instead.
+ */
 interface Table {
   readonly width: number;
-  /** `offsets[k] .. offsets[k+1]` is bucket `k` in `ids`. Length `2^width + 1`. */
-  readonly offsets: Uint32Array;
+  /** `min(width, 6)`: buckets per block are `2^shift`. */
+  readonly shift: number;
+  /** Start in `ids` of each block; length `2^(width - shift) + 1` (the last is the id count). */
+  readonly base: Uint32Array;
+  /** Entries of the block before each bucket; length `2^width + 1`. */
+  readonly cum: Uint8Array | Uint16Array | Uint32Array;
   readonly ids: Uint32Array;
 }
+
+/** log2 of the buckets per block of a table's `base` array. */
+const BLOCK_BITS = 6;
 
 interface Job {
   readonly layout: MihLayout;
@@ -158,7 +176,8 @@ function verify(
 }
 
 /** Phase 1 for one table: bounds of every bucket within `s` bits of `key`. Returns the probe count. */
-function probeBounds(sc: Scratch, offsets: Uint32Array, width: number, key: number, s: number): number {
+function probeBounds(sc: Scratch, table: Table, key: number, s: number): number {
+  const width = table.width;
   let need = 1;
   for (let k = 1, c = 1; k <= s && k <= width; k++) {
     c = (c * (width - k + 1)) / k;
@@ -170,25 +189,26 @@ function probeBounds(sc: Scratch, offsets: Uint32Array, width: number, key: numb
   }
   const lo = sc.lo;
   const hi = sc.hi;
+  const { base, cum, shift } = table;
   let n = 0;
-  lo[n] = offsets[key];
-  hi[n++] = offsets[key + 1];
+  lo[n] = base[key >>> shift] + cum[key];
+  hi[n++] = base[(key + 1) >>> shift] + cum[key + 1];
   if (s === 0) return n;
-  if (s > 3) return probeRest(sc, offsets, width, key, 0, s, n);
+  if (s > 3) return probeRest(sc, table, key, 0, s, n);
   for (let a = 0; a < width; a++) {
     const ka = key ^ (1 << a);
-    lo[n] = offsets[ka];
-    hi[n++] = offsets[ka + 1];
+    lo[n] = base[ka >>> shift] + cum[ka];
+    hi[n++] = base[(ka + 1) >>> shift] + cum[ka + 1];
     if (s === 1) continue;
     for (let b = a + 1; b < width; b++) {
       const kb = ka ^ (1 << b);
-      lo[n] = offsets[kb];
-      hi[n++] = offsets[kb + 1];
+      lo[n] = base[kb >>> shift] + cum[kb];
+      hi[n++] = base[(kb + 1) >>> shift] + cum[kb + 1];
       if (s === 2) continue;
       for (let d = b + 1; d < width; d++) {
         const kd = kb ^ (1 << d);
-        lo[n] = offsets[kd];
-        hi[n++] = offsets[kd + 1];
+        lo[n] = base[kd >>> shift] + cum[kd];
+        hi[n++] = base[(kd + 1) >>> shift] + cum[kd + 1];
       }
     }
   }
@@ -196,12 +216,13 @@ function probeBounds(sc: Scratch, offsets: Uint32Array, width: number, key: numb
 }
 
 /** Bounds of every key reached from `key` by flipping 1..left bits at positions >= from. */
-function probeRest(sc: Scratch, offsets: Uint32Array, width: number, key: number, from: number, left: number, n: number): number {
-  for (let bit = from; bit < width; bit++) {
+function probeRest(sc: Scratch, table: Table, key: number, from: number, left: number, n: number): number {
+  const { base, cum, shift } = table;
+  for (let bit = from; bit < table.width; bit++) {
     const k = key ^ (1 << bit);
-    sc.lo[n] = offsets[k];
-    sc.hi[n++] = offsets[k + 1];
-    if (left > 1) n = probeRest(sc, offsets, width, k, bit + 1, left - 1, n);
+    sc.lo[n] = base[k >>> shift] + cum[k];
+    sc.hi[n++] = base[(k + 1) >>> shift] + cum[k + 1];
+    if (left > 1) n = probeRest(sc, table, k, bit + 1, left - 1, n);
   }
   return n;
 }
@@ -226,23 +247,25 @@ function gatherIds(sc: Scratch, ids: Uint32Array, n: number): void {
 }
 
 /**
- * Buckets per partition of a table build: 2^16 offsets (256 KiB) and their counters stay in the
- * L2 cache while a partition is sorted.
+ * Buckets per partition of a table build: 2^16 bucket starts and their counters stay in the L2
+ * cache while a partition is sorted.
  */
 const BUILD_LOW_BITS = 16;
 
 /**
- * One table built from a snapshot of live ids, in resumable slices of about `budget` ids: the
- * CSR arrays (buckets in key order, ids ascending within a bucket).
+ * One table built from a snapshot of live ids, in resumable slices of about `budget` ids
+ * (buckets in key order, ids ascending within a bucket; see {@link Table}).
  *
- * Why partitioned: counting straight into `2^width` offsets scatters one random write per id
- * over up to 64 MiB, a TLB and cache miss each (most of a 10M build). Here ids are first split
- * by the key's high bits into at most `2^(width - 16)` partitions (few write streams), then each
- * partition is counting-sorted inside its 256 KiB window of offsets. Both passes are stable, so
- * the result is the same as a direct counting sort. Temporary memory: 6 bytes per live id.
+ * Why partitioned: counting straight into `2^width` bucket counters scatters one random write
+ * per id over up to 64 MiB, a TLB and cache miss each (most of a 10M build). Here ids are first
+ * split by the key's high bits into at most `2^(width - 16)` partitions (few write streams),
+ * then each partition is counting-sorted inside its window of 2^16 buckets. Both passes are
+ * stable, so the result is the same as a direct counting sort. Temporary memory: 6 bytes per
+ * live id.
  *
- * Phases: 0 partition histogram over ids, 1 scatter (low key bits, id) by partition, 2 count
- * the partition's buckets, 3 place its ids (2 and 3 repeat per partition).
+ * Phases: 0 block histogram over ids (gives `base`, the partitions and the width of `cum`),
+ * 1 scatter (low key bits, id) by partition, 2 count the partition's buckets, 3 place its ids
+ * (2 and 3 repeat per partition).
  */
 class TableBuild {
   /** The finished table, once the last phase is done. */
@@ -252,12 +275,15 @@ class TableBuild {
   private part = 0;
   private readonly lowBits: number;
   private readonly parts: number;
+  private readonly shift: number;
+  /** Phase 0: entries per block at `[block + 1]`; then the block starts. */
+  private readonly base: Uint32Array;
   private readonly partStart: Uint32Array;
   private fill: Uint32Array | null = null;
   private lowKeys: Uint16Array | null = null;
   private partIds: Uint32Array | null = null;
   private count: Uint32Array | null = null;
-  private offsets: Uint32Array | null = null;
+  private cum: Uint8Array | Uint16Array | Uint32Array | null = null;
   private ids: Uint32Array | null = null;
 
   constructor(
@@ -271,20 +297,22 @@ class TableBuild {
     const highBits = Math.max(0, width - BUILD_LOW_BITS);
     this.lowBits = width - highBits;
     this.parts = 1 << highBits;
+    this.shift = Math.min(width, BLOCK_BITS);
+    this.base = new Uint32Array((1 << (width - this.shift)) + 1);
     this.partStart = new Uint32Array(this.parts + 1);
   }
 
   /** Does up to about `budget` units (ids visited); returns the units spent (at least 1). */
   step(budget: number): number {
-    const { chunks, snap, width, bitOffset, lowBits } = this;
+    const { chunks, snap, width, bitOffset, lowBits, shift } = this;
     const lowMask = (1 << lowBits) - 1;
     if (this.phase <= 1) {
       const end = Math.min(this.high, this.cursor + budget);
       const spent = Math.max(1, end - this.cursor);
       if (this.phase === 0) {
-        const ps = this.partStart;
+        const base = this.base;
         for (let id = this.cursor; id < end; id++) {
-          if (snap[id] === 1) ps[(substring(chunks[id >>> CHUNK_BITS], (id & CHUNK_MASK) << 3, bitOffset, width) >>> lowBits) + 1]++;
+          if (snap[id] === 1) base[(substring(chunks[id >>> CHUNK_BITS], (id & CHUNK_MASK) << 3, bitOffset, width) >>> shift) + 1]++;
         }
       } else {
         const fill = this.fill as Uint32Array;
@@ -302,16 +330,23 @@ class TableBuild {
       if (end < this.high) return spent;
       this.cursor = 0;
       if (this.phase === 0) {
-        const ps = this.partStart;
-        for (let p = 1; p < ps.length; p++) ps[p] += ps[p - 1];
-        this.fill = ps.slice(0, this.parts);
+        const base = this.base;
+        let densest = 0;
+        for (let k = 1; k < base.length; k++) {
+          densest = Math.max(densest, base[k]);
+          base[k] += base[k - 1];
+        }
+        const partShift = lowBits - shift;
+        for (let p = 0; p <= this.parts; p++) this.partStart[p] = base[p << partShift];
+        this.fill = this.partStart.slice(0, this.parts);
         this.lowKeys = new Uint16Array(this.liveCount);
         this.partIds = new Uint32Array(this.liveCount);
+        const size = (1 << width) + 1;
+        this.cum = densest <= 0xff ? new Uint8Array(size) : densest <= 0xffff ? new Uint16Array(size) : new Uint32Array(size);
         this.phase = 1;
-        return spent + (this.parts >>> 4);
+        return spent + (base.length >>> 4);
       }
       this.fill = null;
-      this.offsets = new Uint32Array((1 << width) + 1);
       this.ids = new Uint32Array(this.liveCount);
       this.count = new Uint32Array(1 << lowBits);
       this.phase = 2;
@@ -329,12 +364,15 @@ class TableBuild {
       for (let j = from; j < end; j++) count[lowKeys[j]]++;
       this.cursor = end;
       if (end < e) return spent;
-      // Bucket starts of this partition, into the offsets and (as placement cursors) the counters.
-      const offsets = this.offsets as Uint32Array;
-      const base = this.part << lowBits;
+      // Bucket starts of this partition, into `cum` (relative to their block) and, as placement
+      // cursors, into the counters.
+      const cum = this.cum as Uint8Array | Uint16Array | Uint32Array;
+      const base = this.base;
+      const first = this.part << lowBits;
       let at = s;
       for (let k = 0; k < count.length; k++) {
-        offsets[base + k] = at;
+        const bucket = first + k;
+        cum[bucket] = at - base[bucket >>> shift];
         const c = count[k];
         count[k] = at;
         at += c;
@@ -354,13 +392,12 @@ class TableBuild {
     this.phase = 2;
     this.cursor = this.partStart[this.part];
     if (this.part < this.parts) return spent;
-    const offsets = this.offsets as Uint32Array;
-    offsets[1 << width] = this.liveCount;
-    this.table = { width, offsets, ids };
+    // cum[2^width] stays 0: bucket 2^width "starts" at base[last] = the id count.
+    this.table = { width, shift, base: this.base, cum: this.cum as Uint8Array | Uint16Array | Uint32Array, ids };
     this.lowKeys = null;
     this.partIds = null;
     this.count = null;
-    this.offsets = null;
+    this.cum = null;
     this.ids = null;
     return spent;
   }
@@ -379,8 +416,9 @@ class TableBuild {
  *   by popcount over 8 words, so results are exact for every radius 0..256.
  * - Storage is typed arrays only: 8 `Uint32` words per id (in 2 MiB chunks, so growth copies
  *   nothing big), a liveness byte, a dedupe stamp
- *   (generation-stamped `Uint32Array`, no `Set`), and per table a CSR pair (bucket offsets
- *   indexed directly by the substring value, then ids).
+ *   (generation-stamped `Uint32Array`, no `Set`), and per table the ids grouped by substring
+ *   value with each bucket's start indexed directly by that value (one byte per bucket plus a
+ *   4-byte start per 64 buckets, see {@link Table}).
  * - Changes never rebuild the world: adds go to a delta scanned linearly, removes clear the
  *   liveness byte (visible to the next search). Compaction rebuilds ONE table at a time from a
  *   snapshot, in bounded slices, and swaps it in; peak extra memory is one table plus 6 bytes
@@ -599,7 +637,7 @@ export class MihPdqIndex implements PdqIndex {
   /** Memory and state figures. */
   stats(): MihPdqIndexStats {
     let tableBytes = 0;
-    for (const t of this.tables) tableBytes += t.offsets.byteLength + t.ids.byteLength;
+    for (const t of this.tables) tableBytes += t.base.byteLength + t.cum.byteLength + t.ids.byteLength;
     return {
       size: this.liveCount,
       deltaSize: this.deltaCount,
@@ -634,7 +672,7 @@ export class MihPdqIndex implements PdqIndex {
         const s = radii[t];
         if (s < 0) continue;
         const table = this.tables[t];
-        const n = probeBounds(sc, table.offsets, table.width, substring(q, 0, bitOffsets[t], table.width), s);
+        const n = probeBounds(sc, table, substring(q, 0, bitOffsets[t], table.width), s);
         gatherIds(sc, table.ids, n);
       }
     }
