@@ -1,9 +1,9 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { keyIdOf } from '../keys';
 import { verifyEuReportBytes, type EuCentreReport } from '../reports/eu-report';
-import { FaultInjector, heldResponse, readBody, send, sleep } from './http-util';
+import { applyFaultBeforeProcessing, closeServer, createSimulatorServer, FaultInjector, heldResponse, listenOnLoopback, readBody, send } from './http-util';
 
 /** One request the EU Centre simulator received. */
 export interface SimEuCall {
@@ -51,18 +51,12 @@ export class EuCentreSimulator {
   /** Starts a simulator on 127.0.0.1. */
   static async start(options: EuCentreSimulatorOptions): Promise<EuCentreSimulator> {
     const ref: { sim?: EuCentreSimulator } = {};
-    const server = createServer((req, res) => {
-      void ref.sim!.handle(req, res).catch(() => {
-        if (!res.headersSent) send(res, 500, 'text/plain', 'simulator error');
-        else res.destroy();
-      });
-    });
-    const sim = new EuCentreSimulator(server, options);
+    const sim = new EuCentreSimulator(
+      createSimulatorServer((req, res) => ref.sim!.handle(req, res)),
+      options,
+    );
     ref.sim = sim;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-    });
+    await listenOnLoopback(sim.server, options.port);
     return sim;
   }
 
@@ -72,9 +66,8 @@ export class EuCentreSimulator {
   }
 
   /** Stops the server. */
-  async close(): Promise<void> {
-    this.server.closeAllConnections?.();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  close(): Promise<void> {
+    return closeServer(this.server);
   }
 
   private reply(res: ServerResponse, call: SimEuCall, status: number, body: Record<string, unknown>): void {
@@ -87,22 +80,9 @@ export class EuCentreSimulator {
     let res = rawRes;
     this.calls.push(call);
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const fault = this.faults.next(path);
-    if (fault) call.fault = fault.kind;
-    if (fault?.kind === 'drop') {
-      req.socket.destroy();
-      return;
-    }
-    if (fault?.kind === 'status') {
-      call.httpStatus = fault.status;
-      send(res, fault.status, 'application/json', '{"error":"injected fault"}');
-      return;
-    }
-    if (fault?.kind === 'delay') await sleep(fault.ms);
-    if (fault?.kind === 'hang') {
-      if (!fault.process) return;
-      res = heldResponse(rawRes);
-    }
+    const { fault, ended } = await applyFaultBeforeProcessing(this.faults, path, call, req, rawRes, { contentType: 'application/json', body: '{"error":"injected fault"}' });
+    if (ended) return;
+    if (fault?.kind === 'hang') res = heldResponse(rawRes);
     const body = await readBody(req);
     if (req.method !== 'POST' || path !== '/reports') return this.reply(res, call, 404, { error: 'not_found' });
     if (this.bearer !== undefined && req.headers.authorization !== `Bearer ${this.bearer}`) return this.reply(res, call, 401, { error: 'unauthorized' });

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 /** A fault the simulators can inject into a call. */
 export type Fault =
@@ -59,6 +59,69 @@ export class FaultInjector {
     }
     return undefined;
   }
+}
+
+/** What both simulators record of every call, as far as faults are concerned. */
+export interface FaultedCall {
+  httpStatus: number;
+  fault?: string;
+}
+
+/**
+ * Counts a call at `path` and applies the part of its fault that acts before the request is
+ * read: `drop` destroys the connection, `status` answers that status with `injected`, `delay`
+ * waits, `hang` without `process` leaves the request unanswered. Records the fault kind (and an
+ * injected status) on `call`. The caller handles `hang` with `process` and `drop_after_processing`.
+ * @returns the fault, and whether the request ended here.
+ */
+export async function applyFaultBeforeProcessing(
+  faults: FaultInjector,
+  path: string,
+  call: FaultedCall,
+  req: IncomingMessage,
+  res: ServerResponse,
+  injected: { contentType: string; body: string },
+): Promise<{ fault: Fault | undefined; ended: boolean }> {
+  const fault = faults.next(path);
+  if (fault) call.fault = fault.kind;
+  if (fault?.kind === 'drop') {
+    req.socket.destroy();
+    return { fault, ended: true };
+  }
+  if (fault?.kind === 'status') {
+    call.httpStatus = fault.status;
+    send(res, fault.status, injected.contentType, injected.body);
+    return { fault, ended: true };
+  }
+  if (fault?.kind === 'delay') await sleep(fault.ms);
+  return { fault, ended: fault?.kind === 'hang' && !fault.process };
+}
+
+/**
+ * A node:http server for a simulator: a request whose handling fails is answered 500, or its
+ * connection destroyed when the answer had begun. Start it with {@link listenOnLoopback}.
+ */
+export function createSimulatorServer(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Server {
+  return createServer((req, res) => {
+    void handle(req, res).catch(() => {
+      if (!res.headersSent) send(res, 500, 'text/plain', 'simulator error');
+      else res.destroy();
+    });
+  });
+}
+
+/** Listens on 127.0.0.1 only; port 0 (default) picks a free one. Rejects when the port is taken. */
+export function listenOnLoopback(server: Server, port = 0): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+}
+
+/** Stops a server, closing idle and active connections (held requests included). */
+export async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections?.();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 /** Reads a request body (bounded). */

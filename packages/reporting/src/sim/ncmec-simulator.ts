@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { escapeXmlText } from '../reports/xml';
-import { FaultInjector, formFields, heldResponse, readBody, send, sleep } from './http-util';
+import { applyFaultBeforeProcessing, closeServer, createSimulatorServer, FaultInjector, formFields, heldResponse, listenOnLoopback, readBody, send } from './http-util';
 import { FILE_DETAILS_SPEC, parseXmlDocument, REPORT_SPEC, validateElement, type XmlNode } from './xml-schema';
 
 /** Response codes the simulator answers with. */
@@ -73,18 +73,13 @@ export class NcmecSimulator {
   /** Starts a simulator on 127.0.0.1. */
   static async start(options: NcmecSimulatorOptions = {}): Promise<NcmecSimulator> {
     const ref: { sim?: NcmecSimulator } = {};
-    const server = createServer((req, res) => {
-      void ref.sim!.handle(req, res).catch(() => {
-        if (!res.headersSent) send(res, 500, 'text/plain', 'simulator error');
-        else res.destroy();
-      });
-    });
-    const sim = new NcmecSimulator(server, options.username ?? 'sim-user', options.password ?? 'sim-password');
+    const sim = new NcmecSimulator(
+      createSimulatorServer((req, res) => ref.sim!.handle(req, res)),
+      options.username ?? 'sim-user',
+      options.password ?? 'sim-password',
+    );
     ref.sim = sim;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-    });
+    await listenOnLoopback(sim.server, options.port);
     return sim;
   }
 
@@ -105,9 +100,8 @@ export class NcmecSimulator {
   }
 
   /** Stops the server (closing idle and active connections). */
-  async close(): Promise<void> {
-    this.server.closeAllConnections?.();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  close(): Promise<void> {
+    return closeServer(this.server);
   }
 
   private respond(res: ServerResponse, call: SimNcmecCall, httpStatus: number, code: number, description: string, extra: Record<string, string> = {}, root = 'reportResponse'): void {
@@ -137,19 +131,8 @@ export class NcmecSimulator {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '') || '/';
     const call: SimNcmecCall = { path, httpStatus: 0 };
     this.calls.push(call);
-    const fault = this.faults.next(path);
-    if (fault) call.fault = fault.kind;
-    if (fault?.kind === 'drop') {
-      req.socket.destroy();
-      return;
-    }
-    if (fault?.kind === 'status') {
-      call.httpStatus = fault.status;
-      send(res, fault.status, 'text/plain', 'injected fault');
-      return;
-    }
-    if (fault?.kind === 'delay') await sleep(fault.ms);
-    if (fault?.kind === 'hang' && !fault.process) return;
+    const { fault, ended } = await applyFaultBeforeProcessing(this.faults, path, call, req, res, { contentType: 'text/plain', body: 'injected fault' });
+    if (ended) return;
     const body = await readBody(req);
     if (!this.authorised(req)) {
       res.setHeader('WWW-Authenticate', 'Basic realm="cybertip-sim"');
