@@ -3,12 +3,14 @@ import {
   BankEntryUpdate,
   BankEntryUpsert,
   BankKind,
+  HASH_ALGORITHMS,
   HashAlgorithm,
   bankEntryKey,
   checkAlgorithm,
   checkHashHex,
   validateBankEntryUpdate,
 } from './bank-types';
+import { ChunkedInt32Array, EntryMeta, EntryStore, Interner, ROW_ALGORITHM_SHIFT, ROW_DISABLED, ROW_LIVE, ROW_QUARANTINED, entryMetaKey } from './entry-store';
 import { CryptoAlgorithm, ExactHashIndex } from './exact-hash-index';
 import { FloodDetector, FloodDetectorOptions } from './flood-detector';
 import { parsePdqHex } from './hash-words';
@@ -161,28 +163,40 @@ export interface BankSetOptions {
   readonly pdqIndex?: MihPdqIndexOptions;
 }
 
-interface Entry {
-  entryId: string;
-  algorithm: HashAlgorithm;
-  hashHex: string;
-  labels: readonly string[];
-  listVersion: string;
-  disabled: boolean;
-  quarantined: boolean;
-  updatedAtMs: number;
-  /** Id in the algorithm's index, or -1 when not indexed (disabled). */
-  indexId: number;
+const KIND_RANK: Record<BankKind, number> = { block: 3, review: 2, allow: 1 };
+
+const ALGORITHM_MASK = 3 << ROW_ALGORITHM_SHIFT;
+
+/** Row flags for an entry's algorithm and states ({@link ROW_LIVE} is added by the store). */
+function rowFlags(algorithm: HashAlgorithm, disabled: boolean, quarantined: boolean): number {
+  return (HASH_ALGORITHMS.indexOf(algorithm) << ROW_ALGORITHM_SHIFT) | (disabled ? ROW_DISABLED : 0) | (quarantined ? ROW_QUARANTINED : 0);
 }
 
+function algorithmOf(flags: number): HashAlgorithm {
+  return HASH_ALGORITHMS[(flags & ALGORITHM_MASK) >>> ROW_ALGORITHM_SHIFT];
+}
+
+/**
+ * One bank: its settings, its entries as rows of an {@link EntryStore}, and its indexes. An
+ * entry's hash lives only in its index (PDQ words in the MIH store, digests in the exact
+ * index); a disabled entry is in no index, so its hash is kept aside in `unindexedHash`
+ * (disabled entries are few: false positives found by people).
+ */
 class Bank {
   kind: BankKind;
   source: string;
   pdqThreshold: number;
   metaUpdatedAtMs: number;
-  readonly entries = new Map<string, Entry>();
+  readonly store = new EntryStore();
   readonly pdq: MihPdqIndex;
-  readonly pdqOwners: (Entry | undefined)[] = [];
-  readonly exact = new Map<CryptoAlgorithm, { index: ExactHashIndex; owners: (Entry | undefined)[] }>();
+  /** PDQ index id → row (-1: none). */
+  readonly pdqRows = new ChunkedInt32Array();
+  readonly exact = new Map<CryptoAlgorithm, { index: ExactHashIndex; rows: ChunkedInt32Array }>();
+  /** Lowercase hex hash of each row that is in no index (disabled entries). */
+  readonly unindexedHash = new Map<number, string>();
+  readonly counts: Record<HashAlgorithm, number> = { pdq: 0, md5: 0, sha1: 0, sha256: 0 };
+  disabled = 0;
+  quarantined = 0;
 
   constructor(readonly name: string, u: BankEntryUpsert, pdqOptions: MihPdqIndexOptions) {
     this.kind = u.kind;
@@ -192,36 +206,57 @@ class Bank {
     this.pdq = new MihPdqIndex(pdqOptions);
   }
 
-  index(e: Entry): void {
-    if (e.algorithm === 'pdq') {
-      e.indexId = this.pdq.add(e.hashHex);
-      this.pdqOwners[e.indexId] = e;
-    } else {
-      let ex = this.exact.get(e.algorithm);
-      if (!ex) {
-        ex = { index: new ExactHashIndex(e.algorithm), owners: [] };
-        this.exact.set(e.algorithm, ex);
-      }
-      e.indexId = ex.index.add(e.hashHex);
-      ex.owners[e.indexId] = e;
-    }
+  /** The row's hash, lowercase hex. */
+  hashHex(row: number): string {
+    const id = this.store.indexId(row);
+    if (id < 0) return this.unindexedHash.get(row) as string;
+    const algorithm = algorithmOf(this.store.flags(row));
+    if (algorithm === 'pdq') return this.pdq.hashHex(id) as string;
+    return (this.exact.get(algorithm) as { index: ExactHashIndex }).index.hexOf(id) as string;
   }
 
-  unindex(e: Entry): void {
-    if (e.indexId < 0) return;
-    if (e.algorithm === 'pdq') {
-      this.pdq.remove(e.indexId);
-      this.pdqOwners[e.indexId] = undefined;
+  /** Puts the row's hash in its algorithm's index. */
+  index(row: number, algorithm: HashAlgorithm, hashHex: string): void {
+    let id: number;
+    if (algorithm === 'pdq') {
+      id = this.pdq.add(hashHex);
+      this.pdqRows.set(id, row);
     } else {
-      const ex = this.exact.get(e.algorithm);
-      ex?.index.remove(e.indexId);
-      if (ex) ex.owners[e.indexId] = undefined;
+      let ex = this.exact.get(algorithm);
+      if (!ex) {
+        ex = { index: new ExactHashIndex(algorithm), rows: new ChunkedInt32Array() };
+        this.exact.set(algorithm, ex);
+      }
+      id = ex.index.add(hashHex);
+      ex.rows.set(id, row);
     }
-    e.indexId = -1;
+    this.store.setIndexId(row, id);
+    this.unindexedHash.delete(row);
+  }
+
+  /** Takes the row's hash out of its index (no-op when not indexed). */
+  unindex(row: number): void {
+    const id = this.store.indexId(row);
+    if (id < 0) return;
+    const algorithm = algorithmOf(this.store.flags(row));
+    if (algorithm === 'pdq') {
+      this.pdq.remove(id);
+      this.pdqRows.set(id, -1);
+    } else {
+      const ex = this.exact.get(algorithm);
+      ex?.index.remove(id);
+      ex?.rows.set(id, -1);
+    }
+    this.store.setIndexId(row, -1);
+  }
+
+  /** Adds (+1) or removes (-1) a row's flags from the bank's counters. */
+  count(flags: number, sign: 1 | -1): void {
+    this.counts[algorithmOf(flags)] += sign;
+    if (flags & ROW_DISABLED) this.disabled += sign;
+    if (flags & ROW_QUARANTINED) this.quarantined += sign;
   }
 }
-
-const KIND_RANK: Record<BankKind, number> = { block: 3, review: 2, allow: 1 };
 
 /**
  * The matcher's in-memory state: every bank (indicator list) with its indexes, and the façade
@@ -237,13 +272,22 @@ const KIND_RANK: Record<BankKind, number> = { block: 3, review: 2, allow: 1 };
  * Each bank has one {@link MihPdqIndex} (searched at the bank's own threshold) and one
  * {@link ExactHashIndex} per cryptographic algorithm. All changes are incremental and visible to
  * the next `match`; call {@link BankSet.maintain} from idle time to merge index deltas early.
+ *
+ * Memory: entries are rows of typed-array columns ({@link EntryStore}), not objects: the entry
+ * id's UTF-8 bytes, a hash-table slot, an interned (labels, list version) id shared by every
+ * entry with the same pair, flags, `updatedAtMs` and the index id (about 50 bytes plus the id's
+ * length); hashes live only in the indexes. Labels arrays handed out are frozen and shared.
+ * Replaying a large topic at start-up: {@link BankSet.beginBulkLoad}, apply, then
+ * {@link BankSet.compactAll}.
  */
 export class BankSet {
   private readonly banks = new Map<string, Bank>();
+  private readonly metas = new Interner<EntryMeta>();
   private readonly minPdqQuality: number;
   private readonly clock: () => number;
   private readonly flood: FloodDetector | null;
   private readonly pdqOptions: MihPdqIndexOptions;
+  private bulkLoading = false;
 
   /** @param options - see {@link BankSetOptions}. */
   constructor(options: BankSetOptions = {}) {
@@ -251,6 +295,23 @@ export class BankSet {
     this.clock = options.clock ?? Date.now;
     this.flood = options.flood === false ? null : new FloodDetector(options.flood ?? {});
     this.pdqOptions = options.pdqIndex ?? {};
+  }
+
+  /**
+   * Starts a bulk load, e.g. while a replica replays the compacted topic before it is ready:
+   * until {@link compactAll}, PDQ indexes (of existing banks and of banks created meanwhile)
+   * only accumulate adds and removes, without automatic compaction, and `compactAll` then
+   * builds their tables once. Everything stays exact meanwhile; a PDQ search scans every entry
+   * added since (slow on a large bank), so call `compactAll` before serving matches.
+   */
+  beginBulkLoad(): void {
+    this.bulkLoading = true;
+    for (const b of this.banks.values()) b.pdq.beginBulkLoad();
+  }
+
+  /** True between {@link beginBulkLoad} and the next {@link compactAll}. */
+  get isBulkLoading(): boolean {
+    return this.bulkLoading;
   }
 
   /**
@@ -263,17 +324,22 @@ export class BankSet {
     const u = validateBankEntryUpdate(update);
     if (u.deleted) {
       const bank = this.banks.get(u.bank);
-      const e = bank?.entries.get(u.entryId);
-      if (!bank || !e) return 'not_found';
-      if (u.updatedAtMs !== undefined && u.updatedAtMs < e.updatedAtMs) return 'stale';
-      bank.unindex(e);
-      bank.entries.delete(u.entryId);
+      const row = bank ? bank.store.find(u.entryId) : -1;
+      if (!bank || row < 0) return 'not_found';
+      const store = bank.store;
+      if (u.updatedAtMs !== undefined && u.updatedAtMs < store.updatedAtMs(row)) return 'stale';
+      bank.unindex(row);
+      bank.unindexedHash.delete(row);
+      bank.count(store.flags(row), -1);
+      this.metas.release(store.meta(row));
+      store.delete(row);
       this.flood?.forget(bankEntryKey(u.bank, u.entryId));
       return 'deleted';
     }
     let bank = this.banks.get(u.bank);
     if (!bank) {
       bank = new Bank(u.bank, u, this.pdqOptions);
+      if (this.bulkLoading) bank.pdq.beginBulkLoad();
       this.banks.set(u.bank, bank);
     } else if (u.updatedAtMs >= bank.metaUpdatedAtMs) {
       bank.kind = u.kind;
@@ -281,43 +347,44 @@ export class BankSet {
       bank.pdqThreshold = u.pdqThreshold;
       bank.metaUpdatedAtMs = u.updatedAtMs;
     }
-    const old = bank.entries.get(u.entryId);
-    if (old && u.updatedAtMs < old.updatedAtMs) return 'stale';
+    const store = bank.store;
+    const found = store.find(u.entryId);
+    if (found >= 0 && u.updatedAtMs < store.updatedAtMs(found)) return 'stale';
     const quarantined = u.quarantined ?? false;
-    if (!old) {
-      const e: Entry = {
-        entryId: u.entryId,
-        algorithm: u.algorithm,
-        hashHex: u.hashHex,
-        labels: [...u.labels],
-        listVersion: u.listVersion,
-        disabled: u.disabled,
-        quarantined,
-        updatedAtMs: u.updatedAtMs,
-        indexId: -1,
-      };
-      bank.entries.set(u.entryId, e);
-      if (!e.disabled) bank.index(e);
+    const flags = rowFlags(u.algorithm, u.disabled, quarantined);
+    const meta = this.metas.acquire(entryMetaKey(u.labels, u.listVersion), () => ({ labels: Object.freeze([...u.labels]), listVersion: u.listVersion }));
+    if (found < 0) {
+      const row = store.insert(u.entryId);
+      store.setFlags(row, flags);
+      store.setMeta(row, meta);
+      store.setUpdatedAtMs(row, u.updatedAtMs);
+      bank.count(flags, 1);
+      if (u.disabled) bank.unindexedHash.set(row, u.hashHex);
+      else bank.index(row, u.algorithm, u.hashHex);
       return 'added';
     }
-    const same =
-      old.algorithm === u.algorithm &&
-      old.hashHex === u.hashHex &&
-      old.disabled === u.disabled &&
-      old.quarantined === quarantined &&
-      old.listVersion === u.listVersion &&
-      old.labels.join('\n') === u.labels.join('\n');
-    const rehash = old.algorithm !== u.algorithm || old.hashHex !== u.hashHex;
-    if (rehash || u.disabled) bank.unindex(old);
-    if (old.quarantined && !quarantined) this.flood?.reset(bankEntryKey(u.bank, u.entryId));
-    old.algorithm = u.algorithm;
-    old.hashHex = u.hashHex;
-    old.labels = [...u.labels];
-    old.listVersion = u.listVersion;
-    old.disabled = u.disabled;
-    old.quarantined = quarantined;
-    old.updatedAtMs = u.updatedAtMs;
-    if (!old.disabled && old.indexId < 0) bank.index(old);
+    const row = found;
+    const oldFlags = store.flags(row) & ~ROW_LIVE;
+    const oldMeta = store.meta(row);
+    const oldHex = bank.hashHex(row);
+    const oldAlgorithm = algorithmOf(oldFlags);
+    const same = oldFlags === flags && oldHex === u.hashHex && oldMeta === meta;
+    const rehash = oldAlgorithm !== u.algorithm || oldHex !== u.hashHex;
+    if (rehash || u.disabled) bank.unindex(row);
+    if (oldFlags & ROW_QUARANTINED && !quarantined) this.flood?.reset(bankEntryKey(u.bank, u.entryId));
+    bank.count(oldFlags, -1);
+    bank.count(flags, 1);
+    store.setFlags(row, flags);
+    store.setMeta(row, meta);
+    this.metas.release(oldMeta);
+    store.setUpdatedAtMs(row, u.updatedAtMs);
+    if (store.indexId(row) >= 0) {
+      // Still indexed under the same hash.
+    } else if (u.disabled) {
+      bank.unindexedHash.set(row, u.hashHex);
+    } else {
+      bank.index(row, u.algorithm, u.hashHex);
+    }
     return same ? 'unchanged' : 'updated';
   }
 
@@ -341,43 +408,41 @@ export class BankSet {
     return this.changeEntry(bank, entryId, { quarantined: false });
   }
 
-  /** The entry's current state, or undefined. */
+  /** The entry's current state, or undefined. Its `labels` array is frozen (shared by entries). */
   getEntry(bank: string, entryId: string): BankEntryState | undefined {
-    const e = this.banks.get(bank)?.entries.get(entryId);
-    if (!e) return undefined;
-    const { indexId: _indexId, ...state } = e;
-    return state;
+    const b = this.banks.get(bank);
+    const row = b ? b.store.find(entryId) : -1;
+    if (!b || row < 0) return undefined;
+    return this.state(b, row);
   }
 
-  /** Every entry of `bank` (e.g. as the "current state" for {@link diffBank}). */
+  /** Every entry of `bank` (e.g. as the "current state" for {@link diffBank}), in no particular order. */
   *entries(bank: string): IterableIterator<BankEntryState> {
     const b = this.banks.get(bank);
     if (!b) return;
-    for (const e of b.entries.values()) {
-      const { indexId: _indexId, ...state } = e;
-      yield state;
+    for (let row = 0; row < b.store.rowLimit; row++) {
+      if (b.store.flags(row) & ROW_LIVE) yield this.state(b, row);
     }
   }
 
-  /** Figures of every bank, for metrics (`safeguard_matcher_index_entries{algorithm,bank}`). */
+  /** Figures of every bank, for metrics (`safeguard_matcher_index_entries{algorithm,bank}`). O(banks). */
   stats(): BankStats[] {
-    return [...this.banks.values()].map((b) => {
-      const entries: Record<HashAlgorithm, number> = { pdq: 0, md5: 0, sha1: 0, sha256: 0 };
-      let disabled = 0;
-      let quarantined = 0;
-      for (const e of b.entries.values()) {
-        entries[e.algorithm]++;
-        if (e.disabled) disabled++;
-        if (e.quarantined) quarantined++;
-      }
-      return { bank: b.name, kind: b.kind, source: b.source, pdqThreshold: b.pdqThreshold, entries, disabled, quarantined };
-    });
+    return [...this.banks.values()].map((b) => ({
+      bank: b.name,
+      kind: b.kind,
+      source: b.source,
+      pdqThreshold: b.pdqThreshold,
+      entries: { ...b.counts },
+      disabled: b.disabled,
+      quarantined: b.quarantined,
+    }));
   }
 
   /**
    * Does up to `budget` units of index compaction across banks (see
    * {@link MihPdqIndex.compactStep}); returns true when nothing is left to do. Call from idle
-   * ticks; indexes also compact incrementally on their own as updates arrive.
+   * ticks; indexes also compact incrementally on their own as updates arrive. Does nothing
+   * during a bulk load.
    */
   maintain(budget = 1 << 16): boolean {
     let done = true;
@@ -387,8 +452,12 @@ export class BankSet {
     return done;
   }
 
-  /** Compacts every bank's PDQ index fully (e.g. once after the initial load from the topic). */
+  /**
+   * Compacts every bank's PDQ index fully (e.g. once after the initial load from the topic);
+   * ends a bulk load ({@link beginBulkLoad}).
+   */
   compactAll(): void {
+    this.bulkLoading = false;
     for (const b of this.banks.values()) b.pdq.compact();
   }
 
@@ -409,8 +478,9 @@ export class BankSet {
   match(queries: readonly QueryHash[]): MatchResult {
     const now = this.clock();
     const found: MatchDetail[] = [];
+    const foundBank: Bank[] = [];
+    const foundRow: number[] = [];
     const skipped: SkippedQuery[] = [];
-    const entryOf = new Map<MatchDetail, Entry>();
     queries.forEach((q, queryIndex) => {
       const bad = checkAlgorithm(q.algorithm) ?? checkHashHex(q.algorithm, q.value);
       if (bad) throw new InvalidInputError(bad, `query hash ${queryIndex} rejected: ${bad}`);
@@ -421,61 +491,61 @@ export class BankSet {
       const hex = q.value.toLowerCase();
       const words = q.algorithm === 'pdq' ? parsePdqHex(hex) : null;
       for (const bank of this.banks.values()) {
-        const add = (e: Entry | undefined, distance: number): void => {
-          if (!e) return;
-          const d: MatchDetail = {
+        const add = (row: number, distance: number, entryHash: string): void => {
+          if (row < 0) return;
+          const meta = this.metas.get(bank.store.meta(row));
+          found.push({
             bank: bank.name,
             kind: bank.kind,
             source: bank.source,
-            entryId: e.entryId,
-            labels: e.labels,
-            listVersion: e.listVersion,
+            entryId: bank.store.entryId(row),
+            labels: meta.labels,
+            listVersion: meta.listVersion,
             algorithm: q.algorithm,
             distance,
             threshold: q.algorithm === 'pdq' ? bank.pdqThreshold : 0,
             queryIndex,
             queryHash: hex,
             ...(q.quality === undefined ? {} : { queryQuality: q.quality }),
-            entryHash: e.hashHex,
-          };
-          found.push(d);
-          entryOf.set(d, e);
+            entryHash,
+          });
+          foundBank.push(bank);
+          foundRow.push(row);
         };
         if (words) {
-          for (const hit of bank.pdq.search(words, bank.pdqThreshold)) add(bank.pdqOwners[hit.id], hit.distance);
+          for (const hit of bank.pdq.search(words, bank.pdqThreshold)) add(bank.pdqRows.get(hit.id), hit.distance, bank.pdq.hashHex(hit.id) as string);
         } else {
           const ex = bank.exact.get(q.algorithm as CryptoAlgorithm);
-          if (ex) for (const id of ex.index.lookup(hex)) add(ex.owners[id], 0);
+          if (ex) for (const id of ex.index.lookup(hex)) add(ex.rows.get(id), 0, ex.index.hexOf(id) as string);
         }
       }
     });
 
+    const isQuarantined = (i: number): boolean => (foundBank[i].store.flags(foundRow[i]) & ROW_QUARANTINED) !== 0;
     const alerts: FloodAlert[] = [];
     const matches: MatchDetail[] = [];
     const suppressed: SuppressedMatch[] = [];
     // Flood detection on every match of an unquarantined entry (allow-listed ones too: a
     // flooding allow entry would silently suppress real matches).
-    for (const d of found) {
-      const e = entryOf.get(d) as Entry;
-      if (!this.flood || e.quarantined) continue;
+    found.forEach((d, i) => {
+      if (!this.flood || isQuarantined(i)) return;
       const obs = this.flood.record(bankEntryKey(d.bank, d.entryId), now);
       if (obs.flood) {
-        const update = this.quarantineUpdate(d.bank, e, now);
+        const update = this.toUpsert(foundBank[i], foundRow[i], { quarantined: true, updatedAtMs: Math.max(now, foundBank[i].store.updatedAtMs(foundRow[i])) });
         this.apply(update);
         alerts.push({ bank: d.bank, entryId: d.entryId, windowCount: obs.windowCount, expectedPerWindow: obs.expectedPerWindow, atMs: now, update });
       }
-    }
+    });
     const allowBy = new Map<number, MatchDetail>();
-    for (const d of found) {
-      if (d.kind === 'allow' && !(entryOf.get(d) as Entry).quarantined && !allowBy.has(d.queryIndex)) allowBy.set(d.queryIndex, d);
-    }
-    for (const d of found) {
-      const e = entryOf.get(d) as Entry;
+    found.forEach((d, i) => {
+      if (d.kind === 'allow' && !isQuarantined(i) && !allowBy.has(d.queryIndex)) allowBy.set(d.queryIndex, d);
+    });
+    found.forEach((d, i) => {
       const allow = allowBy.get(d.queryIndex);
-      if (e.quarantined) suppressed.push({ ...d, reason: 'quarantined' });
+      if (isQuarantined(i)) suppressed.push({ ...d, reason: 'quarantined' });
       else if (d.kind !== 'allow' && allow) suppressed.push({ ...d, reason: 'allow_list', suppressedBy: { bank: allow.bank, entryId: allow.entryId } });
       else matches.push(d);
-    }
+    });
     const order = (a: MatchDetail, b: MatchDetail): number =>
       a.queryIndex - b.queryIndex || (a.bank < b.bank ? -1 : a.bank > b.bank ? 1 : 0) || a.distance - b.distance || (a.entryId < b.entryId ? -1 : a.entryId > b.entryId ? 1 : 0);
     matches.sort(order);
@@ -486,18 +556,31 @@ export class BankSet {
     return { decision, matches, suppressed, skipped, alerts };
   }
 
-  private quarantineUpdate(bank: string, e: Entry, now: number): BankEntryUpsert {
-    return this.toUpsert(this.banks.get(bank) as Bank, e, { quarantined: true, updatedAtMs: Math.max(now, e.updatedAtMs) });
+  private state(b: Bank, row: number): BankEntryState {
+    const store = b.store;
+    const flags = store.flags(row);
+    const meta = this.metas.get(store.meta(row));
+    return {
+      entryId: store.entryId(row),
+      algorithm: algorithmOf(flags),
+      hashHex: b.hashHex(row),
+      labels: meta.labels,
+      listVersion: meta.listVersion,
+      disabled: (flags & ROW_DISABLED) !== 0,
+      quarantined: (flags & ROW_QUARANTINED) !== 0,
+      updatedAtMs: store.updatedAtMs(row),
+    };
   }
 
   private changeEntry(bank: string, entryId: string, change: { disabled?: boolean; quarantined?: boolean }): BankEntryUpsert | undefined {
     const b = this.banks.get(bank);
-    const e = b?.entries.get(entryId);
-    if (!b || !e) return undefined;
-    return this.toUpsert(b, e, { ...change, updatedAtMs: Math.max(this.clock(), e.updatedAtMs) });
+    const row = b ? b.store.find(entryId) : -1;
+    if (!b || row < 0) return undefined;
+    return this.toUpsert(b, row, { ...change, updatedAtMs: Math.max(this.clock(), b.store.updatedAtMs(row)) });
   }
 
-  private toUpsert(b: Bank, e: Entry, change: { disabled?: boolean; quarantined?: boolean; updatedAtMs: number }): BankEntryUpsert {
+  private toUpsert(b: Bank, row: number, change: { disabled?: boolean; quarantined?: boolean; updatedAtMs: number }): BankEntryUpsert {
+    const e = this.state(b, row);
     return {
       deleted: false,
       bank: b.name,

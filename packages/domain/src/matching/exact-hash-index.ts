@@ -74,6 +74,11 @@ export class ExactHashIndex {
     return this.hexById[id] !== undefined;
   }
 
+  /** The digest of live entry `id`, lowercase hex, or undefined when `id` is not live. */
+  hexOf(id: number): string | undefined {
+    return this.hexById[id];
+  }
+
   /** Ids of every live entry whose digest equals `hex` (ascending). @throws InvalidInputError `hash_hex_invalid`. */
   lookup(hex: string): number[] {
     const cur = this.byHex.get(this.normalize(hex));

@@ -15,6 +15,19 @@ export function isPdqHex(hex: string): boolean {
   return hex.length === 64 && HEX64.test(hex);
 }
 
+const PARSED = new Uint32Array(PDQ_WORDS);
+
+/** Value of each ASCII hex digit (either case), -1 for every other character code below 128. */
+const HEX_VALUE = ((): Int8Array => {
+  const t = new Int8Array(128).fill(-1);
+  for (let c = 0; c < 10; c++) t[48 + c] = c;
+  for (let c = 0; c < 6; c++) {
+    t[65 + c] = 10 + c;
+    t[97 + c] = 10 + c;
+  }
+  return t;
+})();
+
 /**
  * Parses a 64-digit hex PDQ hash into 8 unsigned 32-bit words, written to `out` at `offset`.
  *
@@ -28,8 +41,21 @@ export function isPdqHex(hex: string): boolean {
  * @throws InvalidInputError `pdq_hex_invalid` when `hex` is not 64 hex digits.
  */
 export function parsePdqHex(hex: string, out: Uint32Array = new Uint32Array(PDQ_WORDS), offset = 0): Uint32Array {
-  if (!isPdqHex(hex)) throw new InvalidInputError('pdq_hex_invalid', 'PDQ hash must be 64 hex digits');
-  for (let i = 0; i < PDQ_WORDS; i++) out[offset + i] = parseInt(hex.slice(i * 8, i * 8 + 8), 16) >>> 0;
+  if (hex.length !== 64) throw new InvalidInputError('pdq_hex_invalid', 'PDQ hash must be 64 hex digits');
+  // Digit by digit (no regex, slices or parseInt: this runs once per indicator at start-up);
+  // `out` is written only once the whole hash is valid.
+  const w = PARSED;
+  for (let i = 0; i < PDQ_WORDS; i++) {
+    let x = 0;
+    for (let k = i * 8; k < i * 8 + 8; k++) {
+      const c = hex.charCodeAt(k);
+      const v = c < 128 ? HEX_VALUE[c] : -1;
+      if (v < 0) throw new InvalidInputError('pdq_hex_invalid', 'PDQ hash must be 64 hex digits');
+      x = (x << 4) | v;
+    }
+    w[i] = x;
+  }
+  out.set(w, offset);
   return out;
 }
 
