@@ -2,8 +2,8 @@
  * Memory stays bounded under a stream of hostile inputs: bombs are refused from the header, so
  * resident memory must not grow with the number of refusals. No timing assertions.
  */
+import { pngBomb, svgBytes, textBytes, truncatedJpeg } from '@safeguard/testkit';
 import { hashMediaOutcome } from '../src';
-import { pngBomb, svgBytes, textBytes, truncatedJpeg } from './fixtures';
 
 describe('a stream of bombs', () => {
   it('refuses 400 hostile inputs without resident memory growing', async () => {

@@ -4,8 +4,9 @@
  */
 import sharp from 'sharp';
 import { pdqDistanceHex } from '@safeguard/domain/pdq';
+import { pngBomb, svgBytes, textBytes, truncatedJpeg } from '@safeguard/testkit';
 import { MediaError, decodeImage, hashImage, hashMediaOutcome, pdqOfPixels } from '../src';
-import { animatedGif, benignJpeg, benignPng, benignRaw, cmykJpeg, multiPageTiff, png16, pngBomb, svgBytes, textBytes, truncatedJpeg } from './fixtures';
+import { animatedGif, benignJpeg, benignPng, benignRaw, cmykJpeg, multiPageTiff, png16 } from './fixtures';
 
 async function refusal(promise: Promise<unknown>): Promise<string> {
   try {

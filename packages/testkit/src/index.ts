@@ -1,7 +1,8 @@
 /**
  * Test helpers for Safeguard: real broker and registry selection (see `./global-setup`),
  * unique names, deadline-based waiting, and independent interop tools (kcat for Kafka records,
- * Apache's Python Avro for payloads, plain HTTP for the registry).
+ * Apache's Python Avro for payloads, plain HTTP for the registry), the PDQ reference vectors
+ * and generated failure-mode media.
  *
  * This package never imports kafkajs: only `@safeguard/kafka` may.
  */
@@ -34,3 +35,4 @@ export type { DockerEndpoint } from './docker-probe';
 export { runInfraScript, repoRoot, parseExports, createTopicWithKafkaCli } from './infra-script';
 export type { CliTopicOptions } from './infra-script';
 export { pdqVectorsDir, pdqVectorImage } from './pdq-vectors';
+export { benignJpeg, corruptJpeg, pngBomb, svgBytes, textBytes, truncatedJpeg } from './failure-media';

@@ -5,8 +5,8 @@ import { createTransport, parseDeadLetterHeaders, type ConsumedMessage, type InP
 import { topics, type ContentHashed, type ContentSubmitted } from '@safeguard/schemas';
 import { createMetricsRegistry, type Registry } from '@safeguard/observability';
 import { ServiceRuntime } from '@safeguard/service-runtime';
-import { waitFor } from '@safeguard/testkit';
-import { FIXTURES, corruptJpeg, fixtureBytes, fixtures, pngBomb, svgBytes, textBytes, truncatedJpeg } from '../test/media';
+import { corruptJpeg, pngBomb, svgBytes, textBytes, truncatedJpeg, waitFor } from '@safeguard/testkit';
+import { FIXTURES, fixtureBytes, fixtures } from '../test/media';
 import { hasherConfigSchema } from './config';
 import { startHasher, type HasherService } from './service';
 

@@ -4,10 +4,10 @@ import { pathToFileURL } from 'node:url';
 import { createTransport, parseDeadLetterHeaders, type Transport } from '@safeguard/kafka';
 import { topics, type ContentSubmitted } from '@safeguard/schemas';
 import { ServiceRuntime } from '@safeguard/service-runtime';
-import { decodeManyWithPythonAvro, fetchSchemaById, integrationEnv, kcatConsume, parseConfluentFrame, uniqueName, type KcatRecord } from '@safeguard/testkit';
+import { corruptJpeg, decodeManyWithPythonAvro, fetchSchemaById, integrationEnv, kcatConsume, parseConfluentFrame, pngBomb, textBytes, truncatedJpeg, uniqueName, type KcatRecord } from '@safeguard/testkit';
 import { hasherConfigSchema } from '../src/config';
 import { startHasher, type HasherService } from '../src/service';
-import { FIXTURES, corruptJpeg, fixtureBytes, fixtures, pngBomb, textBytes, truncatedJpeg } from './media';
+import { FIXTURES, fixtureBytes, fixtures } from './media';
 
 jest.setTimeout(180_000);
 

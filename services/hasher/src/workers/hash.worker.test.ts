@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashMediaOutcome } from '@safeguard/hashing';
-import { corruptJpeg, dihedralOf, fixtureBytes, fixtures, pngBomb, svgBytes, textBytes, truncatedJpeg } from '../../test/media';
+import { corruptJpeg, pngBomb, svgBytes, textBytes, truncatedJpeg } from '@safeguard/testkit';
+import { dihedralOf, fixtureBytes, fixtures } from '../../test/media';
 import hash, { type HashTask, versions } from './hash.worker';
 
 jest.setTimeout(60_000);
