@@ -1,10 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { createTransport, parseDeadLetterHeaders, type ConsumedMessage, type InProcessTransport, type TopicBinding } from '@safeguard/kafka';
-import { verifyAuditEventRecords, verifyEuReportBytes, type AuditRecord } from '@safeguard/reporting';
-import { EuCentreSimulator, NcmecSimulator } from '@safeguard/reporting/sim';
+import { loadSigningKey, parsePolicyConfig, parseProviderProfile, ReportingEngine, SqliteReportingStore, verifyAuditEventRecords, verifyEuReportBytes, type AuditRecord } from '@safeguard/reporting';
 import { topics } from '@safeguard/schemas';
-import { hashApiKey, ServiceRuntime } from '@safeguard/service-runtime';
+import { ServiceRuntime } from '@safeguard/service-runtime';
 import { waitFor, type Falsy } from '@safeguard/testkit';
-import { apiKeysEnv, BRIDGE_PDQ, BRIDGE_SHA256, groomingAlert, KEYS, matchFound, pdqMatch, WEE_PDQ, workspace, type Workspace } from '../test/helpers';
+import { BRIDGE_PDQ, BRIDGE_SHA256, callApi, groomingAlert, KEYS, matchFound, pdqMatch, reporterEnv, startAuthorities, stopAuthorities, WEE_PDQ, type ApiAnswer, type Authorities, type Workspace } from '../test/helpers';
 import { reporterConfigSchema } from './config';
 import { startReporter, type ReporterService } from './service';
 
@@ -25,9 +25,10 @@ function until<T>(description: string, probe: () => T | Promise<T>): Promise<Exc
 jest.setTimeout(30_000);
 
 describe('reporter service (in-process transport, local authority simulators)', () => {
+  let authorities: Authorities;
   let ws: Workspace;
-  let ncmec: NcmecSimulator;
-  let eu: EuCentreSimulator;
+  let ncmec: Authorities['ncmec'];
+  let eu: Authorities['eu'];
   let transport: InProcessTransport;
   let runtime: ServiceRuntime;
   let service: ReporterService;
@@ -37,18 +38,7 @@ describe('reporter service (in-process transport, local authority simulators)', 
     return {
       SAFEGUARD_TRANSPORT: 'in-process',
       LOG_LEVEL: 'silent',
-      REPORTER_HTTP_PORT: '0',
-      REPORTER_API_KEYS: apiKeysEnv(hashApiKey),
-      REPORTER_STORE_PATH: ws.storePath,
-      REPORTER_POLICY_FILE: ws.policyFile,
-      REPORTER_PROVIDER_FILE: ws.providerFile,
-      REPORTER_SIGNING_KEY_FILE: ws.keyFile,
-      REPORTER_NCMEC_URL: ncmec.url,
-      REPORTER_NCMEC_USERNAME: ncmec.credentials.username,
-      REPORTER_NCMEC_PASSWORD: ncmec.credentials.password,
-      REPORTER_EU_CENTRE_URL: eu.url,
-      REPORTER_VERIFIED_SOURCES: 'eu_centre',
-      REPORTER_MEDIA_ROOT: ws.mediaRoot,
+      ...reporterEnv(authorities),
       REPORTER_DELIVERY_INTERVAL_MS: '50',
       REPORTER_RELAY_INTERVAL_MS: '50',
       REPORTER_DELIVERY_BACKOFF_BASE_MS: '50',
@@ -64,29 +54,36 @@ describe('reporter service (in-process transport, local authority simulators)', 
   }
 
   beforeEach(async () => {
-    ws = workspace();
-    ncmec = await NcmecSimulator.start();
-    eu = await EuCentreSimulator.start({ publicKeys: [ws.publicKey] });
+    authorities = await startAuthorities();
+    ({ ws, ncmec, eu } = authorities);
     transport = createTransport({ kind: 'in-process', clientId: 'reporter' });
   });
 
   afterEach(async () => {
     await runtime?.stop();
-    await ncmec.close();
-    await eu.close();
-    ws.remove();
+    await stopAuthorities(authorities);
   });
 
+  const call = (method: string, path: string, key: string | undefined, body?: unknown): Promise<ApiAnswer> => callApi(base, method, path, key, body);
+
+  /** Waits until `GET /v1/cases` (as `key`) lists `count` cases; returns them. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are untyped JSON, checked by the assertions
-  const call = async (method: string, path: string, key: string | undefined, body?: unknown): Promise<{ status: number; json: any }> => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  const listed = (count: number, description: string, key: string = KEYS.reviewer): Promise<any[]> =>
+    until(description, async () => {
+      const r = await call('GET', '/v1/cases', key);
+      return r.json.cases.length === count ? r.json.cases : undefined;
     });
-    const text = await res.text();
-    return { status: res.status, json: text ? JSON.parse(text) : undefined };
-  };
+
+  /** The engine the service builds, on `store` (opened while the service is down), from the workspace's policy, provider profile and signing key. */
+  function engineOn(store: SqliteReportingStore): ReportingEngine {
+    return new ReportingEngine({
+      store,
+      policy: parsePolicyConfig(JSON.parse(readFileSync(ws.policyFile, 'utf8'))),
+      provider: parseProviderProfile(JSON.parse(readFileSync(ws.providerFile, 'utf8'))),
+      signingKey: loadSigningKey(readFileSync(ws.keyFile)),
+      clock: Date.now,
+    });
+  }
 
   async function auditChain(): Promise<AuditRecord[]> {
     return service.store.audit.list();
@@ -133,10 +130,7 @@ describe('reporter service (in-process transport, local authority simulators)', 
     await transport.producer().send(topics.contentMatched, [{ value: m }]);
     await transport.producer().send(topics.conversationFlagged, [{ value: g }]);
 
-    const queue = await until('two pending cases', async () => {
-      const r = await call('GET', '/v1/cases', KEYS.reviewer);
-      return r.json.cases.length === 2 ? r.json.cases : undefined;
-    });
+    const queue = await listed(2, 'two pending cases');
     expect(queue.map((c: { kind: string; state: string }) => [c.kind, c.state]).sort()).toEqual([
       ['grooming', 'pending_review'],
       ['match', 'pending_review'],
@@ -225,10 +219,7 @@ describe('reporter service (in-process transport, local authority simulators)', 
     const a = pdqMatch();
     const b = pdqMatch({ uploaderAccountId: 'acct-other' });
     await transport.producer().send(topics.contentMatched, [{ value: a }, { value: b }]);
-    const cases = await until('two cases', async () => {
-      const r = await call('GET', '/v1/cases', KEYS.admin);
-      return r.json.cases.length === 2 ? r.json.cases : undefined;
-    });
+    const cases = await listed(2, 'two cases', KEYS.admin);
     const [first, second] = cases as Array<{ caseId: string }>;
     expect((await call('POST', `/v1/cases/${first!.caseId}/claim`, KEYS.reviewer, {})).status).toBe(200);
     // Another reviewer cannot decide it; the reviewer cannot disable an entry.
@@ -263,10 +254,7 @@ describe('reporter service (in-process transport, local authority simulators)', 
   it('escalates as urgent to an admin, who confirms; the reports carry the urgency', async () => {
     await start();
     await transport.producer().send(topics.conversationFlagged, [{ value: groomingAlert() }]);
-    const [c] = await until('a case', async () => {
-      const r = await call('GET', '/v1/cases', KEYS.reviewer);
-      return r.json.cases.length === 1 ? r.json.cases : undefined;
-    });
+    const [c] = await listed(1, 'a case');
     await call('POST', `/v1/cases/${c.caseId}/claim`, KEYS.reviewer, {});
     expect((await call('POST', `/v1/cases/${c.caseId}/decision`, KEYS.reviewer, { outcome: 'escalate', reasonCode: 'imminent_risk' })).json.case).toMatchObject({ state: 'escalated', urgent: true });
     // Reviewers cannot take escalated cases; the admin's claim-next takes escalated ones first.
@@ -285,10 +273,7 @@ describe('reporter service (in-process transport, local authority simulators)', 
   it('authenticates every call, enforces roles, and audits every authenticated call (route and status, no body)', async () => {
     await start();
     await transport.producer().send(topics.contentMatched, [{ value: pdqMatch() }]);
-    const [c] = await until('a case', async () => {
-      const r = await call('GET', '/v1/cases', KEYS.reviewer);
-      return r.json.cases.length === 1 ? r.json.cases : undefined;
-    });
+    const [c] = await listed(1, 'a case');
     await service.relay.drain();
     const before = (await auditChain()).filter((r) => r.type === 'api_request').length;
 
@@ -321,10 +306,7 @@ describe('reporter service (in-process transport, local authority simulators)', 
   it('takes complaints from the platform; an admin upholds one (reversal, down-vote) and rejects another', async () => {
     await start();
     await transport.producer().send(topics.contentMatched, [{ value: pdqMatch() }, { value: pdqMatch({ uploaderAccountId: 'acct-b' }) }]);
-    const cases = await until('two cases', async () => {
-      const r = await call('GET', '/v1/cases', KEYS.reviewer);
-      return r.json.cases.length === 2 ? r.json.cases : undefined;
-    });
+    const cases = await listed(2, 'two cases');
     const filed = [];
     for (const c of cases) {
       const r = await call('POST', '/v1/complaints', KEYS.platform, { caseId: c.caseId, subject: 'detection', complainantRef: 'user-ref-1', groundsCode: 'not_abuse_material' });
@@ -360,10 +342,7 @@ describe('reporter service (in-process transport, local authority simulators)', 
     let now = Date.now();
     await start({ REPORTER_PURGE_INTERVAL_MS: '30', REPORTER_RETENTION_MONTHS: '1' }, () => now);
     await transport.producer().send(topics.contentMatched, [{ value: pdqMatch() }]);
-    const [c] = await until('a case', async () => {
-      const r = await call('GET', '/v1/cases', KEYS.reviewer);
-      return r.json.cases.length === 1 ? r.json.cases : undefined;
-    });
+    const [c] = await listed(1, 'a case');
     now += 32 * 24 * 3600_000;
     const purged = await until('the purge', async () => (await auditChain()).find((r) => r.type === 'data_purged'));
     expect(purged).toMatchObject({ caseId: c.caseId, data: { retentionMonths: 1, previousState: 'pending_review' } });
@@ -381,16 +360,8 @@ describe('reporter service (in-process transport, local authority simulators)', 
 
     // While "down", the store gains records the topic never saw (as if the process died after
     // writing them): open the store directly and record a notification hold.
-    const { SqliteReportingStore, ReportingEngine, parsePolicyConfig, parseProviderProfile, loadSigningKey } = await import('@safeguard/reporting');
-    const { readFileSync } = await import('node:fs');
     const store = new SqliteReportingStore(ws.storePath, { exclusive: true });
-    const engine = new ReportingEngine({
-      store,
-      policy: parsePolicyConfig(JSON.parse(readFileSync(ws.policyFile, 'utf8'))),
-      provider: parseProviderProfile(JSON.parse(readFileSync(ws.providerFile, 'utf8'))),
-      signingKey: loadSigningKey(readFileSync(ws.keyFile)),
-      clock: Date.now,
-    });
+    const engine = engineOn(store);
     const [c] = await store.listCases();
     await engine.holdNotification(c!.caseId, Date.now() + 1000, 'ncmec');
     await engine.holdNotification(c!.caseId, Date.now() + 2000, 'ncmec');
@@ -411,28 +382,17 @@ describe('reporter service (in-process transport, local authority simulators)', 
   it('queues on start the reports of a case confirmed just before a crash (decision stored, reports not queued)', async () => {
     await start();
     await transport.producer().send(topics.contentMatched, [{ value: pdqMatch({ mediaUri: ws.mediaUri }) }]);
-    const [c] = await until('a case', async () => {
-      const r = await call('GET', '/v1/cases', KEYS.reviewer);
-      return r.json.cases.length === 1 ? r.json.cases : undefined;
-    });
+    const [c] = await listed(1, 'a case');
     await runtime.stop();
 
     // While "down": the confirm is stored, then the process dies before queueing the reports.
-    const { SqliteReportingStore, ReportingEngine, parsePolicyConfig, parseProviderProfile, loadSigningKey } = await import('@safeguard/reporting');
-    const { readFileSync } = await import('node:fs');
     class DiesAtQueueing extends SqliteReportingStore {
       override async enqueue(): Promise<boolean> {
         throw new Error('process killed');
       }
     }
     const store = new DiesAtQueueing(ws.storePath, { exclusive: true });
-    const engine = new ReportingEngine({
-      store,
-      policy: parsePolicyConfig(JSON.parse(readFileSync(ws.policyFile, 'utf8'))),
-      provider: parseProviderProfile(JSON.parse(readFileSync(ws.providerFile, 'utf8'))),
-      signingKey: loadSigningKey(readFileSync(ws.keyFile)),
-      clock: Date.now,
-    });
+    const engine = engineOn(store);
     const actor = { id: 'rev-1', role: 'reviewer' as const };
     await engine.review(c.caseId, { type: 'claim', actor });
     await expect(engine.review(c.caseId, { type: 'confirm', actor })).rejects.toThrow('process killed');

@@ -5,8 +5,11 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { GroomingAlert, MatchDetail, MatchFound } from '@safeguard/schemas';
-import { pdqVectorImage } from '@safeguard/testkit';
+import { createTransport, type Transport } from '@safeguard/kafka';
+import { EuCentreSimulator, NcmecSimulator } from '@safeguard/reporting/sim';
+import { renameTopic, type EventTopic, type GroomingAlert, type MatchDetail, type MatchFound } from '@safeguard/schemas';
+import { hashApiKey } from '@safeguard/service-runtime';
+import { integrationEnv, pdqVectorImage, uniqueName } from '@safeguard/testkit';
 
 /** SHA-256 of shared/pdq-vectors/images/bridge-mods/aaa-orig.jpg. */
 export const BRIDGE_SHA256 = 'b5b0799616df52d475a3968dc7e54f1d0724c912244ffa6175bc786375dd7298';
@@ -25,8 +28,8 @@ export const KEYS = {
 };
 
 /** `REPORTER_API_KEYS` for {@link KEYS}; the admin's is given hashed, as at rest. */
-export function apiKeysEnv(hash: (k: string) => string): string {
-  return [`rev-1:reviewer:${KEYS.reviewer}`, `rev-2:reviewer:${KEYS.reviewer2}`, `adm-1:admin:sha256:${hash(KEYS.admin)}`, `plat-1:platform:${KEYS.platform}`].join(',');
+export function apiKeysEnv(): string {
+  return [`rev-1:reviewer:${KEYS.reviewer}`, `rev-2:reviewer:${KEYS.reviewer2}`, `adm-1:admin:sha256:${hashApiKey(KEYS.admin)}`, `plat-1:platform:${KEYS.platform}`].join(',');
 }
 
 export const POLICY = {
@@ -87,6 +90,100 @@ export function workspace(): Workspace {
     mediaUri: `file://${join(mediaRoot, 'bridge.jpg')}`,
     storePath: join(dir, 'reporting.db'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A test's {@link workspace} and the local authority simulators (127.0.0.1 only), the EU Centre trusting the workspace's key. */
+export interface Authorities {
+  ws: Workspace;
+  ncmec: NcmecSimulator;
+  eu: EuCentreSimulator;
+}
+
+/** Creates a workspace and starts both simulators. Stop them with {@link stopAuthorities}. */
+export async function startAuthorities(): Promise<Authorities> {
+  const ws = workspace();
+  const ncmec = await NcmecSimulator.start();
+  const eu = await EuCentreSimulator.start({ publicKeys: [ws.publicKey] });
+  return { ws, ncmec, eu };
+}
+
+/** Closes both simulators, then removes the workspace. */
+export async function stopAuthorities({ ws, ncmec, eu }: Authorities): Promise<void> {
+  await ncmec.close();
+  await eu.close();
+  ws.remove();
+}
+
+/**
+ * The reporter variables every test sets: the review API on a free port with {@link KEYS}, the
+ * workspace's store, policy, provider profile, signing key and media root, both simulators, and
+ * `eu_centre` as the verified source. Transport, ports of other servers and intervals are the test's.
+ */
+export function reporterEnv({ ws, ncmec, eu }: Authorities): Record<string, string> {
+  return {
+    REPORTER_HTTP_PORT: '0',
+    REPORTER_API_KEYS: apiKeysEnv(),
+    REPORTER_STORE_PATH: ws.storePath,
+    REPORTER_POLICY_FILE: ws.policyFile,
+    REPORTER_PROVIDER_FILE: ws.providerFile,
+    REPORTER_SIGNING_KEY_FILE: ws.keyFile,
+    REPORTER_NCMEC_URL: ncmec.url,
+    REPORTER_NCMEC_USERNAME: ncmec.credentials.username,
+    REPORTER_NCMEC_PASSWORD: ncmec.credentials.password,
+    REPORTER_EU_CENTRE_URL: eu.url,
+    REPORTER_VERIFIED_SOURCES: 'eu_centre',
+    REPORTER_MEDIA_ROOT: ws.mediaRoot,
+  };
+}
+
+/** An answer of the review API: the status and the parsed JSON body (undefined when empty). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are untyped JSON, checked by the assertions
+export type ApiAnswer = { status: number; json: any };
+
+/** Calls the review API at `baseUrl` with `Authorization: Bearer <key>` (none without a key) and a JSON body when given. */
+export async function callApi(baseUrl: string, method: string, path: string, key: string | undefined, body?: unknown): Promise<ApiAnswer> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : undefined };
+}
+
+/**
+ * One integration test's share of the real broker: a topic prefix of its own (also the prefix of
+ * the reporter's consumer group), the reporter's Kafka variables for it, and a platform-side client.
+ */
+export interface BrokerScope {
+  /** `<unique name>.` */
+  prefix: string;
+  /** `KAFKA_BROKERS`, `SCHEMA_REGISTRY_URL` and `SAFEGUARD_TOPIC_PREFIX`. */
+  env: Record<string, string>;
+  /** A client of the real broker and registry, as a platform (or a reviewer's tool) would use. */
+  platform: Transport;
+  /** The binding of `binding`'s topic under the prefix. */
+  prefixed<V>(binding: EventTopic<V>): EventTopic<V>;
+  /** Deletes every topic under the prefix, then closes the client. */
+  cleanUp(): Promise<void>;
+}
+
+/** A {@link BrokerScope} named after the test (`name` also names the client: `<name>-test`). */
+export function brokerScope(name: string): BrokerScope {
+  const env = integrationEnv();
+  const prefix = `${uniqueName(name)}.`;
+  const platform = createTransport({ kind: 'kafka', brokers: env.brokers, clientId: `${name}-test`, schemaRegistryUrl: env.registryUrl });
+  return {
+    prefix,
+    env: { KAFKA_BROKERS: env.brokersCsv, SCHEMA_REGISTRY_URL: env.registryUrl, SAFEGUARD_TOPIC_PREFIX: prefix },
+    platform,
+    prefixed: (binding) => renameTopic(binding, `${prefix}${binding.topic}`),
+    cleanUp: async () => {
+      const names = (await platform.admin().listTopics()).filter((t) => t.startsWith(prefix));
+      await platform.admin().deleteTopics(names);
+      await platform.close();
+    },
   };
 }
 

@@ -5,13 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createTransport, type Transport } from '@safeguard/kafka';
 import { SqliteReportingStore, verifyAuditChain, verifyAuditEventRecords, type AuditEventRecord } from '@safeguard/reporting';
-import { EuCentreSimulator, NcmecSimulator, type Fault } from '@safeguard/reporting/sim';
-import { renameTopic, topics } from '@safeguard/schemas';
-import { hashApiKey } from '@safeguard/service-runtime';
-import { integrationEnv, uniqueName, waitFor } from '@safeguard/testkit';
-import { apiKeysEnv, matchFound, workspace, type Workspace } from './helpers';
+import type { Fault } from '@safeguard/reporting/sim';
+import { topics } from '@safeguard/schemas';
+import { waitFor } from '@safeguard/testkit';
+import { brokerScope, matchFound, reporterEnv, startAuthorities, stopAuthorities, type Authorities, type BrokerScope, type Workspace } from './helpers';
 
 jest.setTimeout(240_000);
 
@@ -43,11 +41,11 @@ function startChild(env: Record<string, string>): Child {
 const logged = (child: Child, msg: string): boolean => child.lines.some((l) => l.includes(`"msg":"${msg}"`));
 
 describe('kill during delivery (reporter in a child process, real broker)', () => {
+  let authorities: Authorities;
   let ws: Workspace;
-  let ncmec: NcmecSimulator;
-  let eu: EuCentreSimulator;
-  let prefix: string;
-  let platform: Transport;
+  let ncmec: Authorities['ncmec'];
+  let eu: Authorities['eu'];
+  let broker: BrokerScope;
   const children: Child[] = [];
 
   beforeAll(() => {
@@ -55,12 +53,9 @@ describe('kill during delivery (reporter in a child process, real broker)', () =
   });
 
   beforeEach(async () => {
-    const env = integrationEnv();
-    ws = workspace();
-    ncmec = await NcmecSimulator.start();
-    eu = await EuCentreSimulator.start({ publicKeys: [ws.publicKey] });
-    prefix = `${uniqueName('reporter-kill')}.`;
-    platform = createTransport({ kind: 'kafka', brokers: env.brokers, clientId: 'reporter-kill-test', schemaRegistryUrl: env.registryUrl });
+    authorities = await startAuthorities();
+    ({ ws, ncmec, eu } = authorities);
+    broker = brokerScope('reporter-kill');
   });
 
   afterEach(async () => {
@@ -68,35 +63,17 @@ describe('kill during delivery (reporter in a child process, real broker)', () =
       if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
       await c.exited;
     }
-    const names = (await platform.admin().listTopics()).filter((t) => t.startsWith(prefix));
-    await platform.admin().deleteTopics(names);
-    await platform.close();
-    await ncmec.close();
-    await eu.close();
-    ws.remove();
+    await broker.cleanUp();
+    await stopAuthorities(authorities);
   });
 
-  function reporterEnv(): Record<string, string> {
-    const env = integrationEnv();
+  function childEnv(): Record<string, string> {
     return {
-      KAFKA_BROKERS: env.brokersCsv,
-      SCHEMA_REGISTRY_URL: env.registryUrl,
-      SAFEGUARD_TOPIC_PREFIX: prefix,
+      ...broker.env,
       METRICS_PORT: '0',
       LOG_LEVEL: 'info',
       SHUTDOWN_TIMEOUT_MS: '20000',
-      REPORTER_HTTP_PORT: '0',
-      REPORTER_API_KEYS: apiKeysEnv(hashApiKey),
-      REPORTER_STORE_PATH: ws.storePath,
-      REPORTER_POLICY_FILE: ws.policyFile,
-      REPORTER_PROVIDER_FILE: ws.providerFile,
-      REPORTER_SIGNING_KEY_FILE: ws.keyFile,
-      REPORTER_NCMEC_URL: ncmec.url,
-      REPORTER_NCMEC_USERNAME: ncmec.credentials.username,
-      REPORTER_NCMEC_PASSWORD: ncmec.credentials.password,
-      REPORTER_EU_CENTRE_URL: eu.url,
-      REPORTER_VERIFIED_SOURCES: 'eu_centre',
-      REPORTER_MEDIA_ROOT: ws.mediaRoot,
+      ...reporterEnv(authorities),
       REPORTER_DELIVERY_INTERVAL_MS: '200',
       REPORTER_RELAY_INTERVAL_MS: '200',
       REPORTER_DELIVERY_BACKOFF_BASE_MS: '200',
@@ -105,7 +82,7 @@ describe('kill during delivery (reporter in a child process, real broker)', () =
   }
 
   function start(): Child {
-    const c = startChild(reporterEnv());
+    const c = startChild(childEnv());
     children.push(c);
     return c;
   }
@@ -119,7 +96,7 @@ describe('kill during delivery (reporter in a child process, real broker)', () =
     ncmec.faults.add({ path, fault });
     const first = start();
     await ready(first);
-    await platform.producer().send(renameTopic(topics.contentMatched, `${prefix}${topics.contentMatched.topic}`), [{ value: matchFound({ mediaUri: ws.mediaUri }) }]);
+    await broker.platform.producer().send(broker.prefixed(topics.contentMatched), [{ value: matchFound({ mediaUri: ws.mediaUri }) }]);
     await waitFor(frozen, { description: `the delivery frozen at ${path}`, timeoutMs: 60_000, intervalMs: 50 });
     first.proc.kill('SIGKILL');
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
@@ -131,11 +108,11 @@ describe('kill during delivery (reporter in a child process, real broker)', () =
     await waitFor(() => [...ncmec.reports.values()].some((r) => r.state === 'finished') && eu.accepted.size === 1, { description: 'delivery after the restart', timeoutMs: 90_000, intervalMs: 100 });
     await ready(second);
     // The relay publishes the rest; then a graceful stop (SIGTERM) must exit 0.
-    const auditTopic = renameTopic(topics.auditRecorded, `${prefix}${topics.auditRecorded.topic}`);
-    const reportTopic = renameTopic(topics.caseReported, `${prefix}${topics.caseReported.topic}`);
+    const auditTopic = broker.prefixed(topics.auditRecorded);
+    const reportTopic = broker.prefixed(topics.caseReported);
     const read = async <V>(binding: typeof auditTopic | typeof reportTopic): Promise<V[]> => {
       const out: V[] = [];
-      const reader = await platform.reader({ binding: binding as never, handle: (m) => void out.push(m.value as V) });
+      const reader = await broker.platform.reader({ binding: binding as never, handle: (m) => void out.push(m.value as V) });
       await reader.caughtUp();
       await reader.stop();
       return out;

@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { createTransport, type Transport } from '@safeguard/kafka';
+import type { Transport } from '@safeguard/kafka';
 import { verifyAuditEventRecords, verifyEuReportBytes } from '@safeguard/reporting';
-import { EuCentreSimulator, NcmecSimulator } from '@safeguard/reporting/sim';
 import { renameTopic, topics } from '@safeguard/schemas';
-import { hashApiKey, ServiceRuntime } from '@safeguard/service-runtime';
-import { decodeConfluentWithPythonAvro, decodeManyWithPythonAvro, integrationEnv, kcatConsume, parseConfluentFrame, uniqueName, waitFor } from '@safeguard/testkit';
+import { ServiceRuntime } from '@safeguard/service-runtime';
+import { decodeConfluentWithPythonAvro, decodeManyWithPythonAvro, integrationEnv, kcatConsume, parseConfluentFrame, waitFor } from '@safeguard/testkit';
 import { reporterConfigSchema } from '../src/config';
 import { startReporter, type ReporterService } from '../src/service';
-import { apiKeysEnv, groomingAlert, KEYS, matchFound, pdqMatch, WEE_PDQ, workspace, type Workspace } from './helpers';
+import { brokerScope, callApi, groomingAlert, KEYS, matchFound, pdqMatch, reporterEnv, startAuthorities, stopAuthorities, WEE_PDQ, type ApiAnswer, type Authorities, type BrokerScope, type Workspace } from './helpers';
 
 jest.setTimeout(180_000);
 
@@ -33,65 +32,40 @@ function numbers<T>(v: T): T {
 }
 
 describe('reporter against the real broker and schema registry', () => {
+  let authorities: Authorities;
   let ws: Workspace;
-  let ncmec: NcmecSimulator;
-  let eu: EuCentreSimulator;
+  let ncmec: Authorities['ncmec'];
+  let eu: Authorities['eu'];
+  let broker: BrokerScope;
   let runtime: ServiceRuntime;
   let service: ReporterService;
   let prefix: string;
   let platform: Transport;
 
   beforeEach(async () => {
-    const env = integrationEnv();
-    ws = workspace();
-    ncmec = await NcmecSimulator.start();
-    eu = await EuCentreSimulator.start({ publicKeys: [ws.publicKey] });
-    prefix = `${uniqueName('reporter')}.`;
+    authorities = await startAuthorities();
+    ({ ws, ncmec, eu } = authorities);
+    broker = brokerScope('reporter');
+    ({ prefix, platform } = broker);
     const config = reporterConfigSchema.parse({
-      KAFKA_BROKERS: env.brokersCsv,
-      SCHEMA_REGISTRY_URL: env.registryUrl,
-      SAFEGUARD_TOPIC_PREFIX: prefix,
+      ...broker.env,
       METRICS_PORT: '0',
       LOG_LEVEL: 'warn',
-      REPORTER_HTTP_PORT: '0',
-      REPORTER_API_KEYS: apiKeysEnv(hashApiKey),
-      REPORTER_STORE_PATH: ws.storePath,
-      REPORTER_POLICY_FILE: ws.policyFile,
-      REPORTER_PROVIDER_FILE: ws.providerFile,
-      REPORTER_SIGNING_KEY_FILE: ws.keyFile,
-      REPORTER_NCMEC_URL: ncmec.url,
-      REPORTER_NCMEC_USERNAME: ncmec.credentials.username,
-      REPORTER_NCMEC_PASSWORD: ncmec.credentials.password,
-      REPORTER_EU_CENTRE_URL: eu.url,
-      REPORTER_VERIFIED_SOURCES: 'eu_centre',
-      REPORTER_MEDIA_ROOT: ws.mediaRoot,
+      ...reporterEnv(authorities),
       REPORTER_DELIVERY_INTERVAL_MS: '200',
       REPORTER_RELAY_INTERVAL_MS: '200',
     });
     runtime = await ServiceRuntime.start({ service: 'reporter', common: config.common });
     service = await startReporter(config, runtime);
-    platform = createTransport({ kind: 'kafka', brokers: env.brokers, clientId: 'reporter-test', schemaRegistryUrl: env.registryUrl });
   });
 
   afterEach(async () => {
     await runtime.stop();
-    const names = (await platform.admin().listTopics()).filter((t) => t.startsWith(prefix));
-    await platform.admin().deleteTopics(names);
-    await platform.close();
-    await ncmec.close();
-    await eu.close();
-    ws.remove();
+    await broker.cleanUp();
+    await stopAuthorities(authorities);
   });
 
-  const api = async (method: string, path: string, key: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> & { case?: { caseId: string; kind: string } } }> => {
-    const res = await fetch(`http://127.0.0.1:${service.httpPort}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text ? JSON.parse(text) : {} };
-  };
+  const api = (method: string, path: string, key: string, body?: unknown): Promise<ApiAnswer> => callApi(`http://127.0.0.1:${service.httpPort}`, method, path, key, body);
 
   it('from match events and a grooming alert to delivered reports: policy reports the exact match, review decides the rest; events and audit read back by kcat + Apache Avro', async () => {
     // Upload contexts as the platform sent them (documentation-range addresses, RFC 5737 / RFC 3849).
@@ -99,8 +73,8 @@ describe('reporter against the real broker and schema registry', () => {
     const near = pdqMatch({ mediaUri: ws.mediaUri, uploadContext: { uploadedAtMs: null, ipAddress: '2001:db8::42', countryCode: 'FR', publiclyAvailable: null } });
     const alert = groomingAlert();
     const producer = platform.producer();
-    await producer.send(renameTopic(topics.contentMatched, `${prefix}${topics.contentMatched.topic}`), [{ value: exact }, { value: near }]);
-    await producer.send(renameTopic(topics.conversationFlagged, `${prefix}${topics.conversationFlagged.topic}`), [{ value: alert }]);
+    await producer.send(broker.prefixed(topics.contentMatched), [{ value: exact }, { value: near }]);
+    await producer.send(broker.prefixed(topics.conversationFlagged), [{ value: alert }]);
 
     // Policy reports the exact verified match with no human in between.
     await waitFor(() => [...ncmec.reports.values()].some((r) => r.state === 'finished'), { description: 'the direct report at NCMEC', timeoutMs: 60_000 });
@@ -196,7 +170,7 @@ describe('reporter against the real broker and schema registry', () => {
   });
 
   it('audit verify --topic detects an altered, a dropped and a reordered record on real topics', async () => {
-    await platform.producer().send(renameTopic(topics.conversationFlagged, `${prefix}${topics.conversationFlagged.topic}`), [{ value: groomingAlert() }]);
+    await platform.producer().send(broker.prefixed(topics.conversationFlagged), [{ value: groomingAlert() }]);
     const claimed = await waitFor(async () => {
       const r = await api('POST', '/v1/cases/claim-next', KEYS.reviewer, {});
       return r.status === 200 ? r.json.case! : undefined;
