@@ -66,7 +66,7 @@ function corpus() {
     return { root: mate, source: 'mate-backgrounds', files };
   }
   log('mate-backgrounds not installed (apt install mate-backgrounds): using the PDQ reference vectors');
-  const vectors = path.resolve(ROOT, '..', 'shared', 'pdq-vectors', 'images');
+  const vectors = path.join(ROOT, 'test', 'fixtures', 'pdq-vectors', 'images');
   const files = [];
   const walk = (d) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {

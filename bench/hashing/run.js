@@ -155,7 +155,7 @@ async function distanceStudy(photoFiles) {
     }
     files.push(out);
   }
-  const vectors = process.env.PDQ_VECTORS_DIR ?? path.join(ROOT, '..', 'shared', 'pdq-vectors');
+  const vectors = process.env.PDQ_VECTORS_DIR ?? path.join(ROOT, 'test', 'fixtures', 'pdq-vectors');
   if (existsSync(path.join(vectors, 'expected.csv'))) {
     for (const line of readFileSync(path.join(vectors, 'expected.csv'), 'utf8').trim().split('\n')) {
       const f = path.join(vectors, 'images', line.split(',')[2]);

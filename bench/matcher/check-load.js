@@ -4,7 +4,7 @@
  *
  * A replica of the real matcher service (own process, check API on, hashing pool of --threads
  * workers, default admission) holds a bank of --background random PDQ entries plus the PDQ of
- * every reference vector image (shared/pdq-vectors, benign). For each --concurrency level, that
+ * every reference vector image (test/fixtures/pdq-vectors, benign). For each --concurrency level, that
  * many clients in this process POST the images (round robin, raw bytes, image/*) back to back for
  * --seconds after a warm-up; latency is measured per request (client side: send → full answer).
  * 503 at_capacity answers (admission control) are counted apart, not in the latency figures; the
@@ -31,7 +31,7 @@ const THREADS = Number(c.arg('threads', '2'));
 const LEVELS = c.arg('concurrency', '1,2,4,8').split(',').map(Number);
 const SECONDS = Number(c.arg('seconds', '20'));
 const BACKGROUND = Number(c.arg('background', '100000'));
-const VECTORS = '/work/shared/pdq-vectors';
+const VECTORS = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'pdq-vectors');
 const KEY = randomBytes(24).toString('hex');
 
 function images() {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createTransport, InProcessBroker, parseDeadLetterHeaders, type ConsumedMessage, type InProcessTransport, type TopicBinding } from '@safeguard/kafka';
 import { indicatorKey, topics, type ContentHashed, type IndicatorFeedback, type IndicatorUpdated } from '@safeguard/schemas';
 import { ServiceRuntime } from '@safeguard/service-runtime';
+import { pdqVectorImage } from '@safeguard/testkit';
 import { feedback, hashedEvent, indicator, MD5_EMPTY, PDQ_BRIDGE, PDQ_BRIDGE_SHARPENED, PDQ_C, PDQ_WEE, pdqHash } from '../test/fixtures';
 import { matcherConfigSchema } from './config';
 import { startMatcher, type MatcherHooks, type MatcherService } from './service';
@@ -277,7 +278,7 @@ describe('matcher service (in-process transport)', () => {
   it('answers POST /v1/check with the decision, provenance, hashes and timings (real hashing pool)', async () => {
     await putIndicators([{ value: { ...indicator({ entryId: 'bridge', labels: ['l1'] }), bank: { name: 'eu-known', kind: 'BLOCK', source: 'eu_centre', listVersion: 'v2' } } }]);
     const { service } = await startReplica({ MATCHER_CHECK_API: 'true', MATCHER_HTTP_PORT: '0', MATCHER_API_KEYS: `platform-a:${KEY}`, MATCHER_CHECK_THREADS: '1' });
-    const image = readFileSync('/work/shared/pdq-vectors/images/bridge-mods/sharpen-a-lot.jpg');
+    const image = readFileSync(pdqVectorImage('bridge-mods/sharpen-a-lot.jpg'));
     const res = await fetch(`http://127.0.0.1:${service.httpPort}/v1/check`, { method: 'POST', headers: { 'content-type': 'image/jpeg', authorization: `Bearer ${KEY}` }, body: image });
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, unknown>;
@@ -302,7 +303,7 @@ describe('matcher service (in-process transport)', () => {
       media: { format: 'jpeg', sizeBytes: image.length },
     });
     expect((body.timings as { totalMs: number }).totalMs).toBeGreaterThan(0);
-    const unrelated = readFileSync('/work/shared/pdq-vectors/images/misc-images/wee.jpg');
+    const unrelated = readFileSync(pdqVectorImage('misc-images/wee.jpg'));
     const miss = await fetch(`http://127.0.0.1:${service.httpPort}/v1/check`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${KEY}` }, body: unrelated });
     expect(await miss.json()).toMatchObject({ decision: 'none', matches: [] });
   });

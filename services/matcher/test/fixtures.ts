@@ -1,7 +1,7 @@
 /**
  * Fixtures shared by the matcher's unit and integration tests: benign PDQ hashes from Meta's
- * reference vectors (`/work/shared/pdq-vectors/expected.csv`) and event builders. Not exported
- * from the package (not built).
+ * reference vectors (`expected.csv` in the repository's copy, `pdqVectorsDir()` of
+ * @safeguard/testkit) and event builders. Not exported from the package (not built).
  */
 import type { ContentHashed, HashValue, IndicatorFeedback, IndicatorUpdated } from '@safeguard/schemas';
 
