@@ -7,13 +7,23 @@
 #   infra/infra.sh down     stop what this script started and wait for it to exit
 #   infra/infra.sh status   exit 0 only if the broker and the registry both answer
 #   infra/infra.sh env      print the export lines tests use (eval "$(infra/infra.sh env)")
+#   infra/infra.sh restart-kafka   stop the Kafka JVM (SIGTERM) and start it again on the SAME
+#                           data (no format); the registry keeps running, so schema ids stay valid
 #   infra/infra.sh kafka topics|consumer-groups|configs [args]   Kafka's own admin tools
 #
 # Environment (all optional):
 #   SAFEGUARD_KAFKA_VERSION     Kafka to run, default 3.9.1; 4.x works too (e.g. 4.1.1)
 #   SAFEGUARD_APICURIO_VERSION  Apicurio Registry, default 3.3.3 (needs Java 21+, found automatically)
 #   SAFEGUARD_INFRA_TIMEOUT_S   readiness deadline per component in seconds, default 180
-#   SAFEGUARD_INFRA_DIR         state directory, default <repo>/.cache/infra
+#   SAFEGUARD_INFRA_DIR         state directory (data, logs, pids), default <repo>/.cache/infra
+#   SAFEGUARD_INFRA_DIST_DIR    downloads (classpath, unpacked registry), default <repo>/.cache/infra/dist
+#
+# A second, private instance (e.g. a test that restarts its broker without disturbing the shared
+# one) takes its own state directory and ports; everything else is shared:
+#   SAFEGUARD_KAFKA_PORT (9092), SAFEGUARD_CONTROLLER_PORT (9093), SAFEGUARD_REGISTRY_PORT (8081),
+#   SAFEGUARD_REGISTRY_MGMT_PORT (8091)
+#   SAFEGUARD_INFRA_OWNER_PID   with `up`: a watchdog runs `down` for this state directory once
+#                               that process has exited (a test runner that dies cleans up)
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -25,18 +35,19 @@ APICURIO_VERSION="${SAFEGUARD_APICURIO_VERSION:-3.3.3}"
 TIMEOUT_S="${SAFEGUARD_INFRA_TIMEOUT_S:-180}"
 
 HOST=127.0.0.1
-KAFKA_PORT=9092
-CONTROLLER_PORT=9093
-REGISTRY_PORT=8081
+KAFKA_PORT="${SAFEGUARD_KAFKA_PORT:-9092}"
+CONTROLLER_PORT="${SAFEGUARD_CONTROLLER_PORT:-9093}"
+REGISTRY_PORT="${SAFEGUARD_REGISTRY_PORT:-8081}"
 # Quarkus serves health and metrics on a separate "management" port (default 9000); keep it on
 # loopback and away from ports the services may use.
-REGISTRY_MGMT_PORT=8091
+REGISTRY_MGMT_PORT="${SAFEGUARD_REGISTRY_MGMT_PORT:-8091}"
 LOCAL_BROKERS="$HOST:$KAFKA_PORT"
 REGISTRY_URL="http://$HOST:$REGISTRY_PORT/apis/ccompat/v7"
 
 KAFKA_DIR="$STATE/kafka"
 REGISTRY_DIR="$STATE/registry"
-DIST_DIR="$STATE/dist"
+# Shared by every state directory (instances on other ports reuse one download).
+DIST_DIR="${SAFEGUARD_INFRA_DIST_DIR:-$ROOT/.cache/infra/dist}"
 # A marker on each JVM's command line, so `down` only ever signals processes this checkout started.
 KAFKA_MARK="-Dsafeguard.infra=kafka:$STATE"
 REGISTRY_MARK="-Dsafeguard.infra=registry:$STATE"
@@ -128,11 +139,21 @@ mvn_quiet() {
 # Downloads (cached in ~/.m2 and under $DIST_DIR)
 # ---------------------------------------------------------------------------------------------
 
+# Serialises downloads into $DIST_DIR between instances with different state directories (their
+# own locks do not exclude each other). Call it in the subshell of a command substitution: the
+# lock is released when that subshell ends.
+lock_dist() {
+  mkdir -p "$DIST_DIR"
+  exec 8>"$DIST_DIR/lock"
+  flock -w 900 8 || die "could not get $DIST_DIR/lock within 15 minutes"
+}
+
 # Resolves Kafka's full runtime classpath (broker, its CLI tools, a logging binding) with a
 # generated POM; prints the classpath file. Re-resolves when the POM changes or a jar is gone.
 kafka_classpath_file() {
   local dir="$DIST_DIR/kafka-$KAFKA_VERSION" binding
   local cpfile="$dir/classpath.txt"
+  lock_dist
   mkdir -p "$dir"
   case "$KAFKA_VERSION" in
     3.*) # Kafka 3.x logs through slf4j 1.7 to log4j 1.x (reload4j), which it does not bundle.
@@ -171,6 +192,8 @@ EOF
 # Unpacks the Apicurio Registry Quarkus app; prints its directory.
 apicurio_home() {
   local dir="$DIST_DIR/apicurio-$APICURIO_VERSION"
+  if [[ -f "$dir/app/quarkus-run.jar" ]]; then echo "$dir/app"; return 0; fi
+  lock_dist
   if [[ -f "$dir/app/quarkus-run.jar" ]]; then echo "$dir/app"; return 0; fi
   rm -rf "$dir"; mkdir -p "$dir"
   log "fetching Apicurio Registry $APICURIO_VERSION from Maven Central (cached in ~/.m2; ~160 MB the first time)"
@@ -303,6 +326,12 @@ new_cluster_id() {
   done
 }
 
+kafka_jvm_opts() {
+  KAFKA_JVM=(-Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true
+    "-Dlog4j.configuration=file:$KAFKA_DIR/log4j.properties"
+    "-Dlog4j2.configurationFile=$KAFKA_DIR/log4j2.properties")
+}
+
 start_kafka() {
   local java cpfile cp
   java="$(find_java 17)" || die "Kafka needs Java 17 or newer; none found (set SAFEGUARD_JAVA_HOME)."
@@ -314,22 +343,28 @@ start_kafka() {
   rm -rf "$KAFKA_DIR/data"
   write_kafka_config
   write_kafka_logging
-  local -a jvm=(-Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true
-    "-Dlog4j.configuration=file:$KAFKA_DIR/log4j.properties"
-    "-Dlog4j2.configurationFile=$KAFKA_DIR/log4j2.properties")
+  kafka_jvm_opts
   log "formatting KRaft storage (Kafka $KAFKA_VERSION)"
-  if ! "$java" "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool format \
+  if ! "$java" "${KAFKA_JVM[@]}" -cp "$cp" kafka.tools.StorageTool format \
       -t "$(new_cluster_id)" -c "$KAFKA_DIR/server.properties" >"$KAFKA_DIR/format.log" 2>&1; then
     tail -n 30 "$KAFKA_DIR/format.log" >&2
     die "kafka storage format failed; see $KAFKA_DIR/format.log"
   fi
+  : >"$KAFKA_DIR/kafka.log"
+  launch_kafka "$java" "$cp"
+  echo "$KAFKA_VERSION" >"$KAFKA_DIR/version"
+}
+
+# launch_kafka JAVA CLASSPATH: runs the broker on the formatted data directory.
+launch_kafka() {
+  local java="$1" cp="$2"
+  kafka_jvm_opts
   log "starting Kafka $KAFKA_VERSION on $LOCAL_BROKERS (controller $HOST:$CONTROLLER_PORT); log: $KAFKA_DIR/kafka.log"
   # setsid + nohup: the broker outlives this shell and the terminal or CI step that ran `up`;
-  # 9>&- keeps the lock descriptor out of the long-lived JVM (it would hold the lock forever).
-  setsid nohup "$java" "$KAFKA_MARK" "${jvm[@]}" -cp "$cp" kafka.Kafka "$KAFKA_DIR/server.properties" \
-    >"$KAFKA_DIR/kafka.log" 2>&1 </dev/null 9>&- &
+  # 8>&- 9>&- keep the lock descriptors out of the long-lived JVM (it would hold a lock forever).
+  setsid nohup "$java" "$KAFKA_MARK" "${KAFKA_JVM[@]}" -cp "$cp" kafka.Kafka "$KAFKA_DIR/server.properties" \
+    >>"$KAFKA_DIR/kafka.log" 2>&1 </dev/null 8>&- 9>&- &
   echo $! >"$KAFKA_DIR/kafka.pid"
-  echo "$KAFKA_VERSION" >"$KAFKA_DIR/version"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -360,7 +395,7 @@ start_registry() {
     -Dapicurio.ccompat.legacy-id-mode.enabled=false \
     -Dapicurio.ccompat.max-subjects=100000 \
     -Dapicurio.storage.snapshot.location="$REGISTRY_DIR" -Dapicurio.import.work-dir="$REGISTRY_DIR" \
-    -jar "$home/quarkus-run.jar" >"$REGISTRY_DIR/registry.log" 2>&1 </dev/null 9>&- &
+    -jar "$home/quarkus-run.jar" >"$REGISTRY_DIR/registry.log" 2>&1 </dev/null 8>&- 9>&- &
   echo $! >"$REGISTRY_DIR/registry.pid"
   echo "$APICURIO_VERSION" >"$REGISTRY_DIR/version"
 }
@@ -433,6 +468,7 @@ cmd_up() {
   else
     registry_needed=1
   fi
+  [[ -n "${SAFEGUARD_INFRA_OWNER_PID:-}" ]] && start_watchdog "$SAFEGUARD_INFRA_OWNER_PID"
   if ((kafka_needed + registry_needed == 0)); then print_env_hint; return 0; fi
 
   require_tools
@@ -465,12 +501,56 @@ cmd_up() {
   print_env_hint
 }
 
+# Stops the Kafka JVM of this state directory (SIGTERM: a controlled shutdown) and starts it
+# again on the same data directory and configuration, without formatting: topics, records and
+# committed offsets survive; the registry is not touched (it is in memory: restarting it would
+# invalidate the schema ids in the records). Clients see the broker go away and come back.
+cmd_restart_kafka() {
+  with_lock
+  local java cpfile running t0=$SECONDS
+  [[ -f "$KAFKA_DIR/server.properties" && -d "$KAFKA_DIR/data" ]] || die "no Kafka data in $KAFKA_DIR; run 'up' first"
+  owned_pid "$KAFKA_DIR/kafka.pid" "$KAFKA_MARK" >/dev/null || die "Kafka of $STATE is not running (restart-kafka only restarts a broker this state directory started)"
+  running="$(cat "$KAFKA_DIR/version" 2>/dev/null || echo "$KAFKA_VERSION")"
+  KAFKA_VERSION="$running"
+  java="$(find_java 17)" || die "Kafka needs Java 17 or newer; none found (set SAFEGUARD_JAVA_HOME)."
+  cpfile="$(kafka_classpath_file)"
+  stop_one "Kafka" "$KAFKA_DIR/kafka.pid" "$KAFKA_MARK"
+  # The listeners must be free before the new JVM binds them.
+  local i
+  for ((i = 0; i < 60; i++)); do port_open "$KAFKA_PORT" || port_open "$CONTROLLER_PORT" || break; sleep 0.5; done
+  if port_open "$KAFKA_PORT" || port_open "$CONTROLLER_PORT"; then die "ports $KAFKA_PORT/$CONTROLLER_PORT are still in use after stopping Kafka"; fi
+  launch_kafka "$java" "$(cat "$cpfile")"
+  wait_ready "Kafka" kafka_answers "$KAFKA_DIR/kafka.pid" "$KAFKA_MARK" "$KAFKA_DIR/kafka.log"
+  log "Kafka restarted in $((SECONDS - t0))s on its data in $KAFKA_DIR/data"
+}
+
+# With SAFEGUARD_INFRA_OWNER_PID: a detached watchdog that runs `down` for this state directory
+# (same environment) once the owner process has exited, however it ended.
+start_watchdog() {
+  local owner="$1"
+  [[ "$owner" =~ ^[0-9]+$ ]] || die "SAFEGUARD_INFRA_OWNER_PID must be a process id"
+  if owned_pid "$STATE/watchdog.pid" "infra-watchdog:$STATE" >/dev/null; then return 0; fi
+  setsid nohup bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 2; done; exec bash "$2" down' \
+    "infra-watchdog:$STATE" "$owner" "$ROOT/infra/infra.sh" >"$STATE/watchdog.log" 2>&1 </dev/null 8>&- 9>&- &
+  echo $! >"$STATE/watchdog.pid"
+  log "watchdog (pid $!) stops this instance once process $owner has exited"
+}
+
+stop_watchdog() {
+  local pid
+  if pid="$(owned_pid "$STATE/watchdog.pid" "infra-watchdog:$STATE")" && [[ "$pid" != "$$" ]]; then
+    kill -TERM "$pid" 2>/dev/null || true
+  fi
+  rm -f "$STATE/watchdog.pid"
+}
+
 print_env_hint() {
   log "export KAFKA_BROKERS=$LOCAL_BROKERS SCHEMA_REGISTRY_URL=$REGISTRY_URL"
 }
 
 cmd_down() {
   with_lock
+  stop_watchdog
   stop_one "schema registry" "$REGISTRY_DIR/registry.pid" "$REGISTRY_MARK"
   stop_one "Kafka" "$KAFKA_DIR/kafka.pid" "$KAFKA_MARK"
   local still=""
@@ -541,6 +621,7 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
+  restart-kafka) cmd_restart_kafka ;;
   kafka) shift; cmd_kafka "$@" ;;
-  *) echo "usage: $0 up|down|status|env|kafka <tool> [args]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env|restart-kafka|kafka <tool> [args]" >&2; exit 2 ;;
 esac
