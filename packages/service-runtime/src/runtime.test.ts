@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { z } from 'zod';
-import { commonEnvShape, parseConfig, requireKafkaSettings, toCommonConfig } from './config';
+import { commonEnvShape, consumerSessionOptions, parseConfig, requireKafkaSettings, toCommonConfig } from './config';
 import { runServiceMain } from './run-main';
 import { ServiceRuntime } from './runtime';
 
@@ -12,7 +12,14 @@ const schema = z
 describe('parseConfig', () => {
   it('applies defaults for tunables', () => {
     const r = parseConfig(schema, { SAFEGUARD_TRANSPORT: 'in-process' });
-    expect(r.ok && r.config).toMatchObject({ limit: 5, common: { transport: 'in-process', metricsPort: 9464, logLevel: 'info' } });
+    expect(r.ok && r.config).toMatchObject({ limit: 5, common: { transport: 'in-process', metricsPort: 9464, logLevel: 'info', kafkaSessionTimeoutMs: 30_000 } });
+  });
+
+  it('takes the consumer session timeout from KAFKA_SESSION_TIMEOUT_MS (at least 1000 ms)', () => {
+    const r = parseConfig(schema, { SAFEGUARD_TRANSPORT: 'in-process', KAFKA_SESSION_TIMEOUT_MS: '10000' });
+    expect(r.ok && r.config.common.kafkaSessionTimeoutMs).toBe(10_000);
+    const low = parseConfig(schema, { SAFEGUARD_TRANSPORT: 'in-process', KAFKA_SESSION_TIMEOUT_MS: '999' });
+    expect(low.ok ? [] : low.errors.map((e) => e.split(':')[0])).toEqual(['KAFKA_SESSION_TIMEOUT_MS']);
   });
 
   it('reports every violation, and requires endpoints for kafka', () => {
@@ -31,6 +38,14 @@ describe('parseConfig', () => {
     ]);
     const ok = parseConfig(schema, { KAFKA_BROKERS: 'a:1, b:2', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081/apis/ccompat/v7' });
     expect(ok.ok && ok.config.common.kafkaBrokers).toEqual(['a:1', 'b:2']);
+  });
+});
+
+describe('consumerSessionOptions', () => {
+  it('heartbeats every third of the session timeout, at most every 3 s', () => {
+    expect(consumerSessionOptions(30_000)).toEqual({ sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3_000 });
+    expect(consumerSessionOptions(6_000)).toEqual({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 2_000 });
+    expect(consumerSessionOptions(1_000)).toEqual({ sessionTimeoutMs: 1_000, heartbeatIntervalMs: 333 });
   });
 });
 

@@ -26,6 +26,16 @@ describe('groomingConfigSchema', () => {
     expect(r.ok && [...r.config.platforms]).toEqual(['a', 'b']);
   });
 
+  it('takes the session timeout from KAFKA_SESSION_TIMEOUT_MS unless GROOMING_SESSION_TIMEOUT_MS overrides it', () => {
+    const session = (env: Record<string, string>) => {
+      const r = parseConfig(groomingConfigSchema, { SAFEGUARD_TRANSPORT: 'in-process', ...env });
+      return r.ok ? r.config.sessionTimeoutMs : r.errors;
+    };
+    expect(session({})).toBe(30_000);
+    expect(session({ KAFKA_SESSION_TIMEOUT_MS: '10000' })).toBe(10_000);
+    expect(session({ KAFKA_SESSION_TIMEOUT_MS: '10000', GROOMING_SESSION_TIMEOUT_MS: '6000' })).toBe(6_000);
+  });
+
   it('reports every violation', () => {
     const r = parseConfig(groomingConfigSchema, {
       GROOMING_ALERT_THRESHOLD: '0.2',

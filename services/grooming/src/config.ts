@@ -22,7 +22,7 @@ export interface GroomingConfig {
   expiryIntervalMs: number;
   /** Input partitions processed in parallel by one replica. */
   concurrency: number;
-  /** Consumer group session timeout, ms. */
+  /** Consumer group session timeout, ms (GROOMING_SESSION_TIMEOUT_MS, else KAFKA_SESSION_TIMEOUT_MS). */
   sessionTimeoutMs: number;
   fanOut: {
     mode: FanOutMode;
@@ -77,11 +77,12 @@ export const groomingConfigSchema = z
      */
     GROOMING_CONCURRENCY: positiveIntSchema.max(64).default(6),
     /**
-     * Consumer group session timeout, ms. Default 30000: a replica that dies without leaving keeps
+     * Consumer group session timeout of this service, ms; overrides the common
+     * KAFKA_SESSION_TIMEOUT_MS (default 30000) when set. A replica that dies without leaving keeps
      * its partitions (and their conversations) unprocessed this long; shorter hands them over sooner
      * but risks needless rebalances on a long GC pause. The broker bounds it (6000 by default).
      */
-    GROOMING_SESSION_TIMEOUT_MS: positiveIntSchema.default(30_000),
+    GROOMING_SESSION_TIMEOUT_MS: positiveIntSchema.min(1000).optional(),
     /**
      * Fan-out counting: `shared` (default: contacts go to grooming.contact.observed.v1 and every
      * replica reads all of them), `local` (per replica: sees only its own partitions, an
@@ -118,7 +119,7 @@ export const groomingConfigSchema = z
       maxConversations: env.GROOMING_MAX_CONVERSATIONS,
       expiryIntervalMs: env.GROOMING_EXPIRY_INTERVAL_MS,
       concurrency: env.GROOMING_CONCURRENCY,
-      sessionTimeoutMs: env.GROOMING_SESSION_TIMEOUT_MS,
+      sessionTimeoutMs: env.GROOMING_SESSION_TIMEOUT_MS ?? env.KAFKA_SESSION_TIMEOUT_MS,
       fanOut: { mode: env.GROOMING_FAN_OUT, windowMs: env.GROOMING_FAN_OUT_WINDOW_MS, maxSenders: env.GROOMING_FAN_OUT_MAX_SENDERS },
     }),
   );

@@ -3,7 +3,7 @@ import { InvalidInputError, isSafeguardError, SafeguardError, TransientError } f
 import { ConversationAnalyzer, InMemoryFanOutTracker, STATE_FORMAT_VERSION, type FanOutTracker } from '@safeguard/grooming';
 import type { Reader } from '@safeguard/kafka';
 import { topics } from '@safeguard/schemas';
-import type { ServiceRuntime, StartedService } from '@safeguard/service-runtime';
+import { consumerSessionOptions, type ServiceRuntime, type StartedService } from '@safeguard/service-runtime';
 import { BatchingWriter } from './batching-writer';
 import type { GroomingConfig } from './config';
 import { ConversationStore } from './conversation-store';
@@ -153,8 +153,7 @@ export async function startGrooming(config: GroomingConfig, runtime: ServiceRunt
   const consumer = transport.consumer({
     groupId: runtime.groupId,
     concurrency: config.concurrency,
-    sessionTimeoutMs: config.sessionTimeoutMs,
-    heartbeatIntervalMs: Math.min(3_000, Math.floor(config.sessionTimeoutMs / 3)),
+    ...consumerSessionOptions(config.sessionTimeoutMs),
     onCrash: (e) => reportCrash(e),
   });
   await consumer.run({

@@ -4,7 +4,7 @@ import { InvalidInputError } from '@safeguard/domain';
 import { sniffMedia } from '@safeguard/hashing';
 import type { Consumer } from '@safeguard/kafka';
 import { topics } from '@safeguard/schemas';
-import type { ServiceRuntime, StartedService } from '@safeguard/service-runtime';
+import { consumerSessionOptions, type ServiceRuntime, type StartedService } from '@safeguard/service-runtime';
 import type { HasherConfig } from './config';
 import { cpuLimit } from './cpu-limit';
 import { HEAD_BYTES, type SizeLimit } from './fetch/bounded-buffer';
@@ -158,7 +158,7 @@ export async function startHasher(config: HasherConfig, runtime: ServiceRuntime,
 
   let reportCrash: (e: Error) => void = () => undefined;
   const crashed = new Promise<Error>((resolve) => (reportCrash = resolve));
-  const member = transport.consumer({ groupId: runtime.groupId, concurrency, onCrash: (e) => reportCrash(e) });
+  const member = transport.consumer({ groupId: runtime.groupId, concurrency, ...consumerSessionOptions(config.common.kafkaSessionTimeoutMs), onCrash: (e) => reportCrash(e) });
   parts.consumer = member;
   await member.run({
     bindings: [input],

@@ -1,7 +1,7 @@
 import { isMessageOf } from '@safeguard/kafka';
 import { InvalidInputError } from '@safeguard/domain';
 import { topics, type ChatMessage, type ContentSubmitted } from '@safeguard/schemas';
-import type { ServiceRuntime, StartedService } from '@safeguard/service-runtime';
+import { consumerSessionOptions, type ServiceRuntime, type StartedService } from '@safeguard/service-runtime';
 import type { IngestConfig } from './config';
 import { Deduplicator } from './dedup';
 import { IngestHandler } from './handler';
@@ -61,7 +61,7 @@ export async function startIngest(config: IngestConfig, runtime: ServiceRuntime)
   if (config.kafkaInput) {
     let reportCrash: (e: Error) => void = () => undefined;
     crashed = new Promise<Error>((resolve) => (reportCrash = resolve));
-    const consumer = transport.consumer({ groupId: runtime.groupId, onCrash: (e) => reportCrash(e) });
+    const consumer = transport.consumer({ groupId: runtime.groupId, ...consumerSessionOptions(config.common.kafkaSessionTimeoutMs), onCrash: (e) => reportCrash(e) });
     await consumer.run({
       bindings: [contentIn, messagesIn],
       handle: async (message) => {

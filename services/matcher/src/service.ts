@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { InvalidInputError } from '@safeguard/domain';
 import { isMessageOf, type Consumer, type Reader } from '@safeguard/kafka';
 import { topics, type ContentHashed, type EventTopic, type IndicatorFeedback } from '@safeguard/schemas';
-import type { ServiceRuntime, StartedService } from '@safeguard/service-runtime';
+import { consumerSessionOptions, type ServiceRuntime, type StartedService } from '@safeguard/service-runtime';
 import { buildCheckApi } from './check-api';
 import { CheckPool, cpuLimit } from './check-pool';
 import type { MatcherConfig } from './config';
@@ -159,7 +159,12 @@ export async function startMatcher(config: MatcherConfig, runtime: ServiceRuntim
     }, config.indexLagRefreshMs).unref(),
   );
 
-  const consumer = transport.consumer({ groupId: runtime.groupId, concurrency: config.concurrency, onCrash: (e) => reportCrash(e) });
+  const consumer = transport.consumer({
+    groupId: runtime.groupId,
+    concurrency: config.concurrency,
+    ...consumerSessionOptions(config.common.kafkaSessionTimeoutMs),
+    onCrash: (e) => reportCrash(e),
+  });
   live.consumer = consumer;
   await consumer.run({
     bindings: [hashedIn, feedbackIn],

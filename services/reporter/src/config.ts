@@ -60,7 +60,7 @@ export interface ReporterConfig {
   repairIntervalMs: number;
   /** Id of this deployment's audit chain (the audit topic's key). */
   auditChainId: string;
-  /** Consumer group session timeout, ms. */
+  /** Consumer group session timeout, ms (REPORTER_KAFKA_SESSION_TIMEOUT_MS, else KAFKA_SESSION_TIMEOUT_MS). */
   kafkaSessionTimeoutMs: number;
 }
 
@@ -146,11 +146,12 @@ export const reporterConfigSchema = z
      */
     REPORTER_REPAIR_INTERVAL_MS: positiveIntSchema.default(60_000),
     /**
-     * Consumer group session timeout, ms. Default 30000. Lower lets a restarted replica take the
+     * Consumer group session timeout of this service, ms; overrides the common
+     * KAFKA_SESSION_TIMEOUT_MS (default 30000) when set. Lower lets a restarted replica take the
      * partitions of a killed one sooner (the broker waits this long for the dead member), at the
      * cost of spurious rebalances on slow networks; the broker allows 6000 at the least by default.
      */
-    REPORTER_KAFKA_SESSION_TIMEOUT_MS: positiveIntSchema.min(1000).default(30_000),
+    REPORTER_KAFKA_SESSION_TIMEOUT_MS: positiveIntSchema.min(1000).optional(),
     /** Id of the audit chain (key on the audit topic), one per deployment. Default `reporter`. */
     REPORTER_AUDIT_CHAIN_ID: z
       .string()
@@ -204,5 +205,5 @@ export const reporterConfigSchema = z
     relayIntervalMs: env.REPORTER_RELAY_INTERVAL_MS,
     repairIntervalMs: env.REPORTER_REPAIR_INTERVAL_MS,
     auditChainId: env.REPORTER_AUDIT_CHAIN_ID,
-    kafkaSessionTimeoutMs: env.REPORTER_KAFKA_SESSION_TIMEOUT_MS,
+    kafkaSessionTimeoutMs: env.REPORTER_KAFKA_SESSION_TIMEOUT_MS ?? env.KAFKA_SESSION_TIMEOUT_MS,
   }));

@@ -17,7 +17,7 @@ import {
   type ReportingStore,
 } from '@safeguard/reporting';
 import { topics, type GroomingAlert, type MatchFound } from '@safeguard/schemas';
-import type { ServiceRuntime, StartedService } from '@safeguard/service-runtime';
+import { consumerSessionOptions, type ServiceRuntime, type StartedService } from '@safeguard/service-runtime';
 import type { FastifyInstance } from 'fastify';
 import type { ReporterConfig } from './config';
 import { InputHandler } from './handler';
@@ -250,8 +250,7 @@ export async function startReporter(config: ReporterConfig, runtime: ServiceRunt
   const crashed = new Promise<Error>((resolve) => (reportCrash = resolve));
   const consumer = transport.consumer({
     groupId: runtime.groupId,
-    sessionTimeoutMs: config.kafkaSessionTimeoutMs,
-    heartbeatIntervalMs: Math.min(3_000, Math.floor(config.kafkaSessionTimeoutMs / 3)),
+    ...consumerSessionOptions(config.kafkaSessionTimeoutMs),
     onCrash: (e) => reportCrash(e),
   });
   parts.consumer = consumer;
