@@ -69,11 +69,13 @@ function machine() {
 
 /**
  * A matcher replica in its own process (replica.js), talking over IPC. `env` adds settings
- * (SAFEGUARD_TOPIC_PREFIX, ...). Resolves `ready` with the replica's report once its index is loaded.
+ * (SAFEGUARD_TOPIC_PREFIX, ...; SAFEGUARD_BENCH_DOMAIN_DIR runs it on another copy of the matching
+ * library, see baseline-hook.js). Resolves `ready` with the replica's report once its index is loaded.
  */
 function spawnReplica(name, env) {
   const spawnedAt = Date.now();
-  const child = spawn(process.execPath, ['--max-old-space-size=8192', path.join(__dirname, 'replica.js')], {
+  const hook = env.SAFEGUARD_BENCH_DOMAIN_DIR ? ['-r', path.join(__dirname, 'baseline-hook.js')] : [];
+  const child = spawn(process.execPath, ['--max-old-space-size=8192', ...hook, path.join(__dirname, 'replica.js')], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, KAFKA_BROKERS: BROKERS, SCHEMA_REGISTRY_URL: REGISTRY, METRICS_PORT: '0', LOG_LEVEL: 'warn', MATCHER_CHECK_API: 'false', MATCHER_FLOOD_QUARANTINE: 'false', ...env },
   });

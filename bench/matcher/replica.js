@@ -1,6 +1,7 @@
 'use strict';
 // One matcher replica for the benchmarks: the real service (services/matcher/dist) on the real
-// broker, in its own process. Reports over IPC: `ready` (load time, records, memory), and `seen`
+// broker, in its own process. Reports over IPC: `ready` (load time, CPU seconds used since the
+// process started, records, memory), and `seen`
 // when a watched query starts (or stops) matching.
 const { performance } = require('node:perf_hooks');
 const { ServiceRuntime } = require('@safeguard/service-runtime');
@@ -15,7 +16,8 @@ async function main() {
   const loadSeconds = Number(/safeguard_matcher_index_load_seconds\{[^}]*\} ([0-9.e+-]+)/.exec(text)?.[1]);
   const entries = service.index.banks.stats().reduce((n, s) => n + s.entries.pdq + s.entries.md5 + s.entries.sha1 + s.entries.sha256, 0);
   const mem = process.memoryUsage();
-  process.send({ type: 'ready', readyAtMs, sinceProcessStartMs: performance.now(), loadSeconds, entries, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, httpPort: service.httpPort });
+  const cpu = process.cpuUsage();
+  process.send({ type: 'ready', readyAtMs, sinceProcessStartMs: performance.now(), cpuSeconds: (cpu.user + cpu.system) / 1e6, loadSeconds, entries, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, httpPort: service.httpPort });
 
   // Watches: { id, hash, expect } → poll every 2 ms until the query's match state is `expect`.
   process.on('message', (m) => {

@@ -51,6 +51,9 @@ export class IndicatorIndex {
         ? { windowMs: options.flood.windowMs, minCount: options.flood.minCount, ratio: options.flood.ratio, warmupMs: options.flood.warmupMs }
         : false,
     });
+    // The initial load replays the whole compacted topic: the PDQ indexes accumulate it and
+    // build their tables once, in markLoaded(), instead of compacting as they grow.
+    this.banks.beginBulkLoad();
     this.metrics.indexReady.set(0);
   }
 
@@ -79,7 +82,7 @@ export class IndicatorIndex {
     return outcome;
   }
 
-  /** Marks the initial load complete: compacts the PDQ indexes once, then reports ready. */
+  /** Marks the initial load complete: builds the PDQ indexes once (ends the bulk load), then reports ready. */
   markLoaded(loadSeconds: number): void {
     this.banks.compactAll();
     this.loaded = true;
