@@ -52,6 +52,8 @@ const FAULT_AT_MS = 3_000;
 /** Deadline for a group to commit again after its fault (a measurement, not an assertion). */
 const RESUME_DEADLINE_MS = 60_000;
 const DRAIN_MS = 300_000;
+/** SAFEGUARD_KEEP_LOGS=1 keeps the services' logs of a passing run too (to read what a recovery did). */
+const keepLogs = process.env.SAFEGUARD_KEEP_LOGS === '1';
 
 function log(message: string): void {
   process.stdout.write(`[faults ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -384,7 +386,8 @@ describe('the pipeline under faults (kill -9 of each service, broker restart; pr
     'ends with every service stopping gracefully; the only abnormal exits are the kills',
     guarded(async () => {
       const p = pipeline!;
-      const stops = await p.stop({ keepWorkDir: failed });
+      const stops = await p.stop({ keepWorkDir: failed || keepLogs });
+      if (keepLogs) log(`service logs kept in ${p.workDir}/logs`);
       expect(stops.map((s) => [s.service, s.code, s.signal]).sort()).toEqual(SERVICE_NAMES.map((s) => [s, 0, null]).sort());
       expect(p.exits.filter((e) => e.code !== 0).map((e) => [e.service, e.incarnation, e.signal])).toEqual(FAULTS.filter((f) => f !== 'broker').map((s) => [s, 1, 'SIGKILL']));
 
