@@ -1,11 +1,9 @@
-/** A seeded pseudo-random generator (mulberry32) in [0, 1): the same seed gives the same workload. */
+import { seededUnitRandom } from '@safeguard/domain/testing';
+
+/**
+ * A seeded pseudo-random generator (mulberry32, from `@safeguard/domain/testing`) in [0, 1): the
+ * same seed gives the same workload.
+ */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededUnitRandom(seed);
 }

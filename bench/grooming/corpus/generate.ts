@@ -23,6 +23,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { seededUnitRandom } from '@safeguard/domain/testing';
 import type { Move, PhrasePool } from './moves';
 import { de } from './phrases/de';
 import { en } from './phrases/en';
@@ -61,21 +62,14 @@ export interface CorpusItem {
 
 export const LANGUAGES: Record<string, PhrasePool> = { en, de, fr, es, nl };
 
-/** Seeded PRNG (mulberry32). */
+/** Seeded PRNG in [0, 1): the string seed hashed to 32 bits, then mulberry32 (`@safeguard/domain/testing`). */
 function rngFrom(seed: string): () => number {
   let h = 1779033703 ^ seed.length;
   for (let i = 0; i < seed.length; i++) {
     h = Math.imul(h ^ seed.charCodeAt(i), 3432918353);
     h = (h << 13) | (h >>> 19);
   }
-  let a = h >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededUnitRandom(h >>> 0);
 }
 
 type Rng = () => number;
