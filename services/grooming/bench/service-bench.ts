@@ -213,7 +213,7 @@ async function restore(n: number): Promise<Record<string, number>> {
       for (const m of messages) state = analyzer.update(state, { id: m.messageId, senderId: m.senderId, sentAtMs: m.sentAtMs, text: m.text }).state;
       const stateBytes = Buffer.from(analyzer.serialize(state));
       bytes += stateBytes.length;
-      batch.push({ key, partition: partitionForKey(Buffer.from(key), PARTITIONS), value: { platformId: 'platform-bench', conversationId, stateBytes, lastOffset: 5, updatedAtMs: now, pendingAlert: null } });
+      batch.push({ key, partition: partitionForKey(Buffer.from(key), PARTITIONS), value: { platformId: 'platform-bench', conversationId, stateBytes, lastOffset: 5, updatedAtMs: now, pendingAlert: null, recentMessageFingerprints: Buffer.alloc(0) } });
     }
     await send(admin, changelog, batch);
   }

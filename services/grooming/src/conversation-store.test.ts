@@ -9,6 +9,7 @@ function entry(key: string, partition: number, lastActiveAtMs: number, pendingAl
     partition,
     stateBytes: Buffer.from([1]),
     lastOffset: 0,
+    recentMessageFingerprints: Buffer.alloc(0),
     updatedAtMs: lastActiveAtMs,
     lastActiveAtMs,
     pendingAlert,

@@ -12,6 +12,11 @@ export interface ConversationEntry {
   readonly stateBytes: Buffer;
   /** Offset of the input message that produced `stateBytes`. */
   readonly lastOffset: number;
+  /**
+   * Fingerprints of the latest message ids applied to the state (see `message-fingerprints.ts`),
+   * oldest first; empty for a state restored from a record written before they existed.
+   */
+  readonly recentMessageFingerprints: Buffer;
   /** When `stateBytes` was written, epoch ms. */
   readonly updatedAtMs: number;
   /** Last time this replica saw a message of the conversation (or restored it), epoch ms; idle time counts from here. */

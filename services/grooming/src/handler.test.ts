@@ -1,12 +1,17 @@
 import { InvalidInputError } from '@safeguard/domain';
 import { ConversationAnalyzer } from '@safeguard/grooming';
 import { createMetricsRegistry, type Registry } from '@safeguard/observability';
-import type { ChatMessage, FanOutContact, GroomingAlert } from '@safeguard/schemas';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { topics, type ChatMessage, type ConversationState as ConversationStateRecord, type FanOutContact, type GroomingAlert } from '@safeguard/schemas';
+import { repoRoot } from '@safeguard/testkit';
+import avro from 'avsc';
 import { adultsConversation, ALERT_MESSAGE_INDEX, EVIDENCE_INDEXES, groomingConversation, messageIdOf, SECOND_HALF_START } from '../test/fixtures/conversations';
 import { alertIdOf, decodePendingAlert } from './alert';
-import { ConversationStore } from './conversation-store';
+import { ConversationStore, type ConversationEntry } from './conversation-store';
 import { SharedFanOutTracker } from './fan-out';
 import { GroomingHandler, type GroomingDependencies, type InputMessage, type StateRecord } from './handler';
+import { FINGERPRINT_BYTES, RECENT_MESSAGES } from './message-fingerprints';
 import { createGroomingMetrics } from './metrics';
 
 const DAY = 24 * 3600 * 1000;
@@ -61,6 +66,30 @@ function harness(overrides: Partial<GroomingDependencies> = {}): Harness {
 
 function inputs(messages: ChatMessage[], partition = 2, firstOffset = 0): InputMessage[] {
   return messages.map((value, i) => ({ key: `${value.platformId}/${value.conversationId}`, partition, offset: firstOffset + i, value }));
+}
+
+/**
+ * The entry a replica restores from a changelog record, through the Avro encoding of the record
+ * (current schema), or of the first schema version, which had no fingerprints.
+ */
+function restoredEntry(record: StateRecord, options: { withoutFingerprints?: boolean } = {}): ConversationEntry {
+  const current = avro.Type.forSchema(topics.conversationState.valueSchema as avro.Schema);
+  const v1 = avro.Type.forSchema(JSON.parse(readFileSync(join(repoRoot(), 'schemas/compat/ConversationState/v1.avsc'), 'utf8')) as avro.Schema);
+  const writer = options.withoutFingerprints ? v1 : current;
+  const bytes = writer.toBuffer(record.value);
+  const v = current.fromBuffer(bytes, current.createResolver(writer)) as ConversationStateRecord;
+  return {
+    key: record.key,
+    platformId: v.platformId,
+    conversationId: v.conversationId,
+    partition: record.partition,
+    stateBytes: v.stateBytes,
+    lastOffset: v.lastOffset,
+    recentMessageFingerprints: v.recentMessageFingerprints,
+    updatedAtMs: v.updatedAtMs,
+    lastActiveAtMs: v.updatedAtMs,
+    pendingAlert: v.pendingAlert === null ? null : decodePendingAlert(v.pendingAlert),
+  };
 }
 
 async function counter(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
@@ -127,6 +156,111 @@ describe('GroomingHandler', () => {
     expect(await counter(h.registry, 'safeguard_grooming_messages_total', { outcome: 'duplicate' })).toBe(5);
     for (const m of all.slice(5)) await h.handler.handle(m);
     expect(h.alerts).toHaveLength(1);
+  });
+
+  describe('a message repeated at a later offset (same platform message id)', () => {
+    /** Messages 0-7 in order, then 0-7 again (ingest re-published them: new offsets, here new event ids too), then 8-15. */
+    function withRepeats(messages: ChatMessage[]): InputMessage[] {
+      const first = messages.slice(0, SECOND_HALF_START);
+      const repeats = first.map((m) => ({ ...m, eventId: `${m.eventId}-again` }));
+      return inputs([...first, ...repeats, ...messages.slice(SECOND_HALF_START)]);
+    }
+
+    it('is not analysed again: same alert, same states written, same final state as without the repeats', async () => {
+      const plain = harness();
+      for (const m of inputs(conversation)) await plain.handler.handle(m);
+      const h = harness();
+      const outcomes: string[] = [];
+      for (const m of withRepeats(conversation)) outcomes.push(await h.handler.handle(m));
+      expect(outcomes).toEqual([...Array(SECOND_HALF_START).fill('analysed'), ...Array(SECOND_HALF_START).fill('duplicate'), ...Array(conversation.length - SECOND_HALF_START).fill('analysed')]);
+      expect(plain.alerts).toHaveLength(1);
+      expect(h.alerts).toEqual(plain.alerts);
+      expect(h.states).toHaveLength(plain.states.length);
+      const entry = h.store.get('platform-test/conv-1')!;
+      expect(entry.stateBytes).toEqual(plain.store.get('platform-test/conv-1')!.stateBytes);
+      expect(entry.lastOffset).toBe(conversation.length + SECOND_HALF_START - 1);
+      expect(await counter(h.registry, 'safeguard_grooming_messages_total', { outcome: 'duplicate', reason: 'message_id' })).toBe(SECOND_HALF_START);
+      expect(await counter(h.registry, 'safeguard_grooming_messages_total', { outcome: 'analysed' })).toBe(conversation.length);
+    });
+
+    it('leaves the state untouched and writes nothing', async () => {
+      const h = harness();
+      const all = inputs(conversation);
+      for (const m of all.slice(0, 5)) await h.handler.handle(m);
+      const before = h.store.get('platform-test/conv-1')!;
+      const written = h.states.length;
+      expect(await h.handler.handle({ ...all[2]!, offset: 40 })).toBe('duplicate');
+      expect(h.states).toHaveLength(written);
+      expect(h.store.get('platform-test/conv-1')).toEqual(before);
+      expect(await counter(h.registry, 'safeguard_grooming_messages_total', { outcome: 'duplicate', reason: 'offset' })).toBe(0);
+    });
+
+    it('still publishes a pending alert of the conversation, once', async () => {
+      const h = harness();
+      const all = inputs(conversation);
+      for (const m of all.slice(0, ALERT_MESSAGE_INDEX)) await h.handler.handle(m);
+      h.failures.publishAlert = 1;
+      await expect(h.handler.handle(all[ALERT_MESSAGE_INDEX]!)).rejects.toThrow('broker unavailable');
+      expect(await h.handler.handle({ ...all[ALERT_MESSAGE_INDEX]!, offset: 50 })).toBe('duplicate');
+      expect(h.alerts.map((a) => a.alertId)).toEqual([alertIdOf('platform-test/conv-1', 1, messageIdOf('conv-1', ALERT_MESSAGE_INDEX))]);
+      expect(h.states.at(-1)!.value!.pendingAlert).toBeNull();
+      expect(await h.handler.handle({ ...all[ALERT_MESSAGE_INDEX]!, offset: 51 })).toBe('duplicate');
+      expect(h.alerts).toHaveLength(1);
+    });
+
+    it('is skipped after the state was restored from its changelog record', async () => {
+      const a = harness();
+      const all = inputs(conversation);
+      for (const m of all.slice(0, SECOND_HALF_START)) await a.handler.handle(m);
+      // A new replica restores the conversation from the last record written (what state-restore does).
+      const record = a.states.at(-1)!;
+      const b = harness();
+      b.store.set({ ...restoredEntry(record), lastActiveAtMs: b.clock.now });
+      expect(await b.handler.handle({ ...all[SECOND_HALF_START - 1]!, offset: 100 })).toBe('duplicate');
+      expect(b.states).toEqual([]);
+      for (const m of all.slice(SECOND_HALF_START)) await b.handler.handle({ ...m, offset: m.offset + 100 });
+      expect(b.alerts.map((x) => x.evidenceMessageIds)).toEqual([EVIDENCE_INDEXES.map((i) => messageIdOf('conv-1', i))]);
+    });
+
+    it('after a restore from a record written before fingerprints existed: offsets still skip, later messages are remembered', async () => {
+      const a = harness();
+      const all = inputs(conversation);
+      for (const m of all.slice(0, SECOND_HALF_START)) await a.handler.handle(m);
+      const old = restoredEntry(a.states.at(-1)!, { withoutFingerprints: true });
+      expect(old.recentMessageFingerprints).toHaveLength(0);
+      const b = harness();
+      b.store.set({ ...old, lastActiveAtMs: b.clock.now });
+      expect(await b.handler.handle(all[SECOND_HALF_START - 1]!)).toBe('duplicate'); // by offset
+      expect(await b.handler.handle(all[SECOND_HALF_START]!)).toBe('analysed');
+      expect(b.store.get('platform-test/conv-1')!.recentMessageFingerprints).toHaveLength(FINGERPRINT_BYTES);
+      expect(await b.handler.handle({ ...all[SECOND_HALF_START]!, offset: 100 })).toBe('duplicate'); // by id
+      for (const m of all.slice(SECOND_HALF_START + 1)) await b.handler.handle(m);
+      expect(b.alerts).toHaveLength(1);
+    });
+
+    it('analyses a new message with another id, even with the same sender, time and text', async () => {
+      const h = harness();
+      const all = inputs(conversation);
+      for (const m of all.slice(0, 3)) await h.handler.handle(m);
+      const twin = { ...all[2]!, offset: 3, value: { ...all[2]!.value, messageId: 'conv-1-m2-other', eventId: 'other' } };
+      expect(await h.handler.handle(twin)).toBe('analysed');
+      expect(h.store.get('platform-test/conv-1')!.lastOffset).toBe(3);
+    });
+
+    it(`remembers the latest ${RECENT_MESSAGES} messages of the conversation, no more`, async () => {
+      const h = harness();
+      const total = RECENT_MESSAGES + 8;
+      const long = Array.from({ length: total }, (_, i) => ({ ...conversation[i % conversation.length]!, messageId: `long-${i}`, sentAtMs: conversation[0]!.sentAtMs + i * 60_000 }));
+      for (const m of inputs(long)) expect(await h.handler.handle(m)).toBe('analysed');
+      const entry = h.store.get('platform-test/conv-1')!;
+      expect(entry.recentMessageFingerprints).toHaveLength(RECENT_MESSAGES * FINGERPRINT_BYTES);
+      expect(h.states.at(-1)!.value!.recentMessageFingerprints).toEqual(entry.recentMessageFingerprints);
+      const oldestKept = total - RECENT_MESSAGES;
+      expect(await h.handler.handle({ key: 'platform-test/conv-1', partition: 2, offset: total, value: long[oldestKept]! })).toBe('duplicate');
+      // Beyond the window a repeat is no longer recognised (repeats arrive within seconds; see RECENT_MESSAGES).
+      expect(await h.handler.handle({ key: 'platform-test/conv-1', partition: 2, offset: total + 1, value: long[oldestKept - 1]! })).toBe('analysed');
+      expect(h.store.get('platform-test/conv-1')!.recentMessageFingerprints).toHaveLength(RECENT_MESSAGES * FINGERPRINT_BYTES);
+    });
   });
 
   it('publishes a decided alert exactly once when the publication fails after the state was written', async () => {

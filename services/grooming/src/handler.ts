@@ -4,7 +4,8 @@ import { scopedKey, type ChatMessage, type ConversationState as StateRecordValue
 import { buildAlertEvent, encodePendingAlert } from './alert';
 import type { ConversationEntry, ConversationStore } from './conversation-store';
 import type { SharedFanOutTracker } from './fan-out';
-import type { GroomingMetrics, MessageOutcome } from './metrics';
+import { messageFingerprint, hasFingerprint, withFingerprint } from './message-fingerprints';
+import type { DuplicateReason, GroomingMetrics, MessageOutcome } from './metrics';
 
 /** One chat message as the handler sees it: the value plus where it sits in the input. */
 export interface InputMessage {
@@ -57,6 +58,8 @@ export interface GroomingDependencies {
   onStateReset?: (fields: { partition: number; offset: number; code: string }) => void;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 function ageBandOf(band: string): ParticipantMeta['ageBand'] {
   if (band === 'CHILD' || band === 'TEEN') return 'minor';
   if (band === 'ADULT') return 'adult';
@@ -72,6 +75,7 @@ export function toRecordValue(entry: ConversationEntry, pendingAlert: GroomingAl
     lastOffset: entry.lastOffset,
     updatedAtMs: entry.updatedAtMs,
     pendingAlert: pendingAlert === null ? null : encodePendingAlert(pendingAlert),
+    recentMessageFingerprints: entry.recentMessageFingerprints,
   };
 }
 
@@ -81,10 +85,14 @@ export function toRecordValue(entry: ConversationEntry, pendingAlert: GroomingAl
  *
  * Per message, in this order:
  * 1. skip it if its offset is at or below the conversation's `lastOffset` (already applied: a
- *    re-delivery after a crash or rebalance), publishing a still-pending alert first;
+ *    re-delivery after a crash or rebalance), or if the fingerprint of its platform message id
+ *    is among those of the conversation's latest 32 applied messages (a repeat at a later
+ *    offset: a producer upstream published the same message again after a crash), publishing a
+ *    still-pending alert first; nothing is written;
  * 2. analyse it (pure; no output yet);
- * 3. write the new state with `lastOffset` = this offset and, if the message raised an alert,
- *    the alert itself as `pendingAlert`; only then update memory;
+ * 3. write the new state with `lastOffset` = this offset, its message id's fingerprint added
+ *    and, if the message raised an alert, the alert itself as `pendingAlert`; only then update
+ *    memory;
  * 4. publish the pending alert (deterministic `alertId`), then write the state again without it.
  *
  * A crash before 3 loses nothing (the message comes again and is analysed from the old state);
@@ -119,7 +127,12 @@ export class GroomingHandler {
       if (entry !== undefined) store.touch(key, this.now());
       if (entry !== undefined && message.offset <= entry.lastOffset) {
         await this.flushPending(entry);
-        return this.count('duplicate');
+        return this.count('duplicate', 'offset');
+      }
+      const fingerprint = messageFingerprint(v.messageId);
+      if (entry !== undefined && hasFingerprint(entry.recentMessageFingerprints, fingerprint)) {
+        await this.flushPending(entry);
+        return this.count('duplicate', 'message_id');
       }
       const state = entry === undefined ? this.deps.analyzer.createState(this.metaOf(key, v)) : this.restoreState(entry, key, v, message);
       if (!state.analysed && entry === undefined) return this.count('policy_excluded');
@@ -154,6 +167,7 @@ export class GroomingHandler {
         partition: message.partition,
         stateBytes: Buffer.from(this.deps.analyzer.serialize(result.state)),
         lastOffset: message.offset,
+        recentMessageFingerprints: withFingerprint(entry?.recentMessageFingerprints ?? EMPTY, fingerprint),
         updatedAtMs: nowMs,
         lastActiveAtMs: nowMs,
         pendingAlert: alert,
@@ -245,8 +259,8 @@ export class GroomingHandler {
     this.deps.metrics.fanOutSenders.set(fanOut.size);
   }
 
-  private count(outcome: MessageOutcome): MessageOutcome {
-    this.deps.metrics.messages.inc({ outcome });
+  private count(outcome: MessageOutcome, reason?: DuplicateReason): MessageOutcome {
+    this.deps.metrics.messages.inc(reason === undefined ? { outcome } : { outcome, reason });
     return outcome;
   }
 }

@@ -3,6 +3,14 @@ import { Counter, Gauge, Histogram, type Registry } from '@safeguard/observabili
 /** Outcome of one chat message (label `outcome` of `safeguard_grooming_messages_total`). */
 export type MessageOutcome = 'analysed' | 'duplicate' | 'policy_excluded' | 'platform_excluded' | 'invalid';
 
+/**
+ * Why a message counted as `duplicate` was skipped (label `reason`, on that outcome only):
+ * `offset`, its input offset is at or below the conversation's stored one (a re-delivery after a
+ * crash or rebalance); `message_id`, the conversation already applied a message with its id at
+ * an earlier offset (a repeat a producer upstream published again).
+ */
+export type DuplicateReason = 'offset' | 'message_id';
+
 /** Why a conversation left memory (label `reason`). */
 export type ExpiryReason = 'idle' | 'evicted';
 
@@ -11,8 +19,8 @@ export type RestoreOutcome = 'loaded' | 'expired' | 'pending_alert' | 'pending_a
 
 /** Every metric the grooming service owns (transport metrics come from @safeguard/kafka). No ids in labels. */
 export interface GroomingMetrics {
-  /** Chat messages by outcome. */
-  messages: Counter<'outcome'>;
+  /** Chat messages by outcome; duplicates also by reason. */
+  messages: Counter<'outcome' | 'reason'>;
   /** Alerts published, by stage (lowercase stage id). Re-publications of the same alert count again. */
   alerts: Counter<'stage'>;
   /** Pending alerts found in restored state and published again (same alertId). */
@@ -40,8 +48,8 @@ export function createGroomingMetrics(registry: Registry): GroomingMetrics {
   return {
     messages: new Counter({
       name: 'safeguard_grooming_messages_total',
-      help: 'Chat messages by outcome: analysed, duplicate (offset already applied), policy_excluded, platform_excluded, invalid.',
-      labelNames: ['outcome'],
+      help: 'Chat messages by outcome: analysed, duplicate (skipped, with reason offset: offset already applied, or message_id: a message with this id already applied at an earlier offset), policy_excluded, platform_excluded, invalid.',
+      labelNames: ['outcome', 'reason'],
       registers: [registry],
     }),
     alerts: new Counter({

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SafeguardError } from '@safeguard/domain';
 import { ConversationAnalyzer } from '@safeguard/grooming';
 import {
@@ -13,7 +15,7 @@ import {
 import { createMetricsRegistry, type Registry } from '@safeguard/observability';
 import { topics, type ChatMessage, type ConversationState, type GroomingAlert } from '@safeguard/schemas';
 import { ServiceRuntime } from '@safeguard/service-runtime';
-import { waitFor } from '@safeguard/testkit';
+import { repoRoot, waitFor } from '@safeguard/testkit';
 import { ALERT_MESSAGE_INDEX, EVIDENCE_INDEXES, groomingConversation, messageIdOf, SECOND_HALF_START } from '../test/fixtures/conversations';
 import { groomingConfigSchema } from './config';
 import { ConversationStore } from './conversation-store';
@@ -191,6 +193,47 @@ describe('grooming service (in-process transport)', () => {
     expect(await metricValue(b.registry, 'safeguard_grooming_messages_total', { outcome: 'duplicate' })).toBe(ALERT_MESSAGE_INDEX + 1);
     expect(await metricValue(b.registry, 'safeguard_grooming_alerts_republished_total')).toBe(1);
     expect((await changelogState(b.transport)).get(key)!.value!.pendingAlert).toBeNull();
+  });
+
+  it('skips messages repeated at later offsets across restarts, from a changelog record of the first schema version too', async () => {
+    const conversation = groomingConversation({ conversationId: 'c6' });
+    const key = 'platform-test/c6';
+    const again = (messages: ChatMessage[]) => messages.map((m) => ({ ...m, eventId: `${m.eventId}-again` }));
+    const a = await start();
+    await feed(a.transport, conversation.slice(0, SECOND_HALF_START));
+    await waitApplied(a.transport, key, SECOND_HALF_START - 1);
+    await stop(a);
+
+    // The conversation's latest record again, as a build before recentMessageFingerprints wrote it.
+    const latest = (await changelogState(a.transport)).get(key)!;
+    expect(latest.value!.recentMessageFingerprints).toHaveLength(SECOND_HALF_START * 4);
+    const v1 = JSON.parse(readFileSync(join(repoRoot(), 'schemas/compat/ConversationState/v1.avsc'), 'utf8')) as TopicBinding<unknown>['valueSchema'];
+    const { recentMessageFingerprints: _dropped, ...old } = latest.value!;
+    await a.transport.producer().send({ topic: topics.conversationState.topic, valueSchema: v1 }, [{ key, partition: latest.partition, value: old }]);
+
+    const b = await start();
+    expect(b.service.store.get(key)).toMatchObject({ lastOffset: SECOND_HALF_START - 1, recentMessageFingerprints: Buffer.alloc(0) });
+    // The second half, with messages 8-11 repeated after it (new offsets, new event ids).
+    const end = await feed(b.transport, [...conversation.slice(SECOND_HALF_START), ...again(conversation.slice(SECOND_HALF_START, SECOND_HALF_START + 4))]);
+    const repeats = () => metricValue(b.registry, 'safeguard_grooming_messages_total', { outcome: 'duplicate', reason: 'message_id' });
+    await waitFor(async () => (await repeats()) === 4, { timeoutMs: 5_000, intervalMs: 10, description: '4 repeats skipped' });
+    const state = (await changelogState(b.transport)).get(key)!.value!;
+    expect(state.lastOffset).toBe(end - 4);
+    expect(state.recentMessageFingerprints).toHaveLength((conversation.length - SECOND_HALF_START) * 4);
+    await stop(b);
+
+    // Another restart (the current format now): the latest messages repeated once more.
+    const c = await start();
+    await feed(c.transport, again(conversation.slice(-3)));
+    await waitFor(async () => (await metricValue(c.registry, 'safeguard_grooming_messages_total', { outcome: 'duplicate', reason: 'message_id' })) === 3, {
+      timeoutMs: 5_000,
+      intervalMs: 10,
+      description: '3 repeats skipped',
+    });
+    expect(await metricValue(c.registry, 'safeguard_grooming_messages_total', { outcome: 'analysed' })).toBe(0);
+    expect((await changelogState(c.transport)).get(key)!.value!.lastOffset).toBe(end - 4);
+    const alerts = await alertsOf(c.transport);
+    expect(alerts.map((x) => x.evidenceMessageIds)).toEqual([EVIDENCE_INDEXES.map((i) => messageIdOf('c6', i))]);
   });
 
   it('tombstones conversations idle beyond the TTL, on restore and periodically', async () => {

@@ -96,6 +96,7 @@ export async function restorePartitions(deps: RestoreDependencies, partitions: r
       partition: m.partition,
       stateBytes: v.stateBytes,
       lastOffset: v.lastOffset,
+      recentMessageFingerprints: v.recentMessageFingerprints,
       updatedAtMs: v.updatedAtMs,
       lastActiveAtMs: v.updatedAtMs,
       pendingAlert,
