@@ -5,5 +5,6 @@
  */
 export * from './api-keys';
 export * from './config';
+export * from './cpu-limit';
 export * from './runtime';
 export * from './run-main';

@@ -23,5 +23,5 @@ export { BoundedBuffer, fixedSizeLimit, HEAD_BYTES } from './fetch/bounded-buffe
 export type { SizeLimit } from './fetch/bounded-buffer';
 export { FetchRefusedError, FetchTransientError, isFetchError } from './fetch/errors';
 export type { FetchError, FetchRefusalCode, FetchTransientCode } from './fetch/errors';
-export { cpuLimit, cgroupCpuQuota } from './cpu-limit';
+export { cpuLimit, cgroupCpuQuota } from '@safeguard/service-runtime';
 export type { HashTask, HashTaskResult, HashTimings } from './workers/hash.worker';

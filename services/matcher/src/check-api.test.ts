@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { createMetricsRegistry } from '@safeguard/observability';
-import { hashApiKey } from '@safeguard/service-runtime';
+import { cpuLimit, hashApiKey } from '@safeguard/service-runtime';
 import { indicator, MD5_EMPTY, PDQ_BRIDGE } from '../test/fixtures';
 import { buildCheckApi } from './check-api';
 import type { CheckExecutor, CheckSlot } from './check-pool';
-import { cpuLimit } from './check-pool';
 import { matcherConfigSchema } from './config';
 import { MatchHandler } from './handler';
 import { IndicatorIndex } from './indicator-index';

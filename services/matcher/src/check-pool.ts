@@ -8,8 +8,7 @@
  * the sub-millisecond index lookups, and admission gives back-pressure: a request takes a slot
  * before its body is read; no slot means 503 with Retry-After instead of an ever longer queue.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 // sharp's docs: load it in the main thread before worker threads that use it.
 import 'sharp';
@@ -51,24 +50,6 @@ export function defaultCheckWorkerFile(): string {
   const built = join(__dirname, '..', 'dist', 'workers', 'check-hash.worker.js');
   if (existsSync(built)) return built;
   throw new Error(`check worker not built: ${built} is missing (run npm run build -w @safeguard/matcher)`);
-}
-
-/**
- * CPU-bound threads this process should run: the cgroup v2 CPU quota (a Kubernetes CPU limit,
- * `/sys/fs/cgroup/cpu.max`) rounded up, capped by the cores the process may use.
- */
-export function cpuLimit(readCpuMax: () => string | undefined = readCgroupCpuMax, cores: number = availableParallelism()): number {
-  const [quota, period] = (readCpuMax() ?? '').trim().split(/\s+/);
-  const limit = quota !== undefined && quota !== 'max' && period !== undefined ? Math.ceil(Number(quota) / Number(period)) : NaN;
-  return Math.max(1, Number.isFinite(limit) && limit > 0 ? Math.min(limit, cores) : cores);
-}
-
-function readCgroupCpuMax(): string | undefined {
-  try {
-    return readFileSync('/sys/fs/cgroup/cpu.max', 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 /** The ArrayBuffer to transfer to a worker: `bytes`' own when the view covers all of it, else a copy. */

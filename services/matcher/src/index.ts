@@ -16,7 +16,8 @@ export { bankEntryUpdateOf, indicatorUpdatedOf, statusOf, schemaBankKind } from 
 export { matchFoundOf, matchIdOf, prepareQueries, closestPerEntry } from './match-found';
 export { buildCheckApi, hashValuesOfCheck } from './check-api';
 export type { CheckApiOptions, CheckResponse, CheckMatch } from './check-api';
-export { CheckPool, cpuLimit } from './check-pool';
+export { CheckPool } from './check-pool';
+export { cpuLimit } from '@safeguard/service-runtime';
 export type { CheckExecutor, CheckSlot, CheckPoolOptions } from './check-pool';
 export { createMatcherMetrics } from './metrics';
 export type { MatcherMetrics } from './metrics';

@@ -34,6 +34,11 @@ export function cgroupCpuQuota(read: ReadText = readText): number | undefined {
 /**
  * How many CPU-bound threads this process should run: the cgroup quota (a Kubernetes CPU limit)
  * when there is one, capped by the cores the process may run on (`os.availableParallelism()`).
+ * Services size their worker pools with it (hasher, matcher check API).
+ *
+ * @param read - reads a cgroup file (tests substitute their own); default the real files.
+ * @param cores - cores the process may run on; default `os.availableParallelism()`.
+ * @returns a whole number of threads, at least 1.
  */
 export function cpuLimit(read: ReadText = readText, cores: number = availableParallelism()): number {
   const quota = cgroupCpuQuota(read);
