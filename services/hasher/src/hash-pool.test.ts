@@ -1,19 +1,7 @@
 import { fixtureBytes, fixtures } from '../test/media';
-import { HashPool, transferableBuffer } from './hash-pool';
+import { HashPool } from './hash-pool';
 
 jest.setTimeout(60_000);
-
-describe('transferableBuffer', () => {
-  it('moves an owned buffer and copies anything else', () => {
-    const owned = Buffer.allocUnsafeSlow(100);
-    expect(transferableBuffer(owned, true)).toBe(owned.buffer);
-    expect(transferableBuffer(owned, false)).not.toBe(owned.buffer);
-    const slice = owned.subarray(10, 20);
-    const copy = transferableBuffer(slice, true);
-    expect(copy).not.toBe(owned.buffer);
-    expect(Buffer.from(copy).equals(slice)).toBe(true);
-  });
-});
 
 describe('HashPool', () => {
   let pool: HashPool;

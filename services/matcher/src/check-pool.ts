@@ -1,5 +1,6 @@
 /**
- * The check API's hashing pool (Piscina) with a bounded number of admitted requests.
+ * The check API's hashing pool (the shared `WorkerPool` of @safeguard/service-runtime, on Piscina)
+ * with a bounded number of admitted requests.
  *
  * Why a pool and not hashing on the main thread: decoding plus PDQ costs tens of milliseconds of
  * CPU per photograph (about 10 ms of it PDQ in JavaScript). On the main thread that would stall
@@ -8,12 +9,10 @@
  * the sub-millisecond index lookups, and admission gives back-pressure: a request takes a slot
  * before its body is read; no slot means 503 with Retry-After instead of an ever longer queue.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 // sharp's docs: load it in the main thread before worker threads that use it.
 import 'sharp';
-import { Piscina } from 'piscina';
 import type { HashImageOptions } from '@safeguard/hashing';
+import { builtWorkerFile, transferableBuffer, WorkerPool } from '@safeguard/service-runtime/worker-pool';
 import type { CheckHashResult, CheckHashTask } from './workers/check-hash.worker';
 
 /** Settings of {@link CheckPool}. */
@@ -45,83 +44,51 @@ export interface CheckExecutor {
 
 /** The compiled worker next to this module (dist), or the package's dist when running from src (tests). */
 export function defaultCheckWorkerFile(): string {
-  const beside = join(__dirname, 'workers', 'check-hash.worker.js');
-  if (existsSync(beside)) return beside;
-  const built = join(__dirname, '..', 'dist', 'workers', 'check-hash.worker.js');
-  if (existsSync(built)) return built;
-  throw new Error(`check worker not built: ${built} is missing (run npm run build -w @safeguard/matcher)`);
-}
-
-/** The ArrayBuffer to transfer to a worker: `bytes`' own when the view covers all of it, else a copy. */
-function transferable(bytes: Buffer): ArrayBuffer {
-  const { buffer } = bytes;
-  if (buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) return buffer;
-  const copy = new ArrayBuffer(bytes.byteLength);
-  new Uint8Array(copy).set(bytes);
-  return copy;
+  return builtWorkerFile(__dirname, 'check-hash.worker.js', 'check worker', '@safeguard/matcher');
 }
 
 /** The pool. Start with {@link CheckPool.start}; close with {@link CheckPool.close}. */
 export class CheckPool implements CheckExecutor {
-  private admitted = 0;
-  private closed = false;
-
   private constructor(
-    private readonly piscina: Piscina<CheckHashTask, CheckHashResult>,
+    private readonly pool: WorkerPool<CheckHashTask, CheckHashResult>,
     private readonly options: CheckPoolOptions,
   ) {}
 
   /** Starts every worker thread (so a broken deployment fails at start, not on the first request). */
   static async start(options: CheckPoolOptions): Promise<CheckPool> {
-    if (!Number.isInteger(options.threads) || options.threads < 1) throw new RangeError(`threads must be a positive integer, got ${options.threads}`);
-    if (!Number.isInteger(options.maxQueue) || options.maxQueue < 0) throw new RangeError(`maxQueue must be a non-negative integer, got ${options.maxQueue}`);
-    const piscina = new Piscina<CheckHashTask, CheckHashResult>({
+    const pool = await WorkerPool.start<CheckHashTask, CheckHashResult>({
       filename: options.workerFile ?? defaultCheckWorkerFile(),
-      minThreads: options.threads,
-      maxThreads: options.threads,
-      maxQueue: options.threads + options.maxQueue,
-      idleTimeout: 2 ** 31 - 1,
-    });
-    try {
+      threads: options.threads,
+      maxQueue: options.maxQueue,
       // An empty image is refused by the worker: a cheap round trip that loads sharp in each thread.
-      await Promise.all(Array.from({ length: options.threads }, () => piscina.run({ buffer: new ArrayBuffer(0), image: {} })));
-    } catch (err) {
-      await piscina.destroy();
-      throw err;
-    }
-    return new CheckPool(piscina, options);
+      warmUp: { task: { buffer: new ArrayBuffer(0), image: {} } },
+    });
+    return new CheckPool(pool, options);
   }
 
   /** Most requests admitted at once (`threads + maxQueue`). */
   get capacity(): number {
-    return this.options.threads + this.options.maxQueue;
+    return this.pool.capacity;
   }
 
   get inFlight(): number {
-    return this.admitted;
+    return this.pool.inFlight;
   }
 
   reserve(): CheckSlot | undefined {
-    if (this.closed || this.admitted >= this.capacity) return undefined;
-    this.admitted++;
-    let released = false;
+    const slot = this.pool.reserve();
+    if (!slot) return undefined;
     return {
       hash: (bytes) => {
-        const buffer = transferable(bytes);
-        return this.piscina.run({ buffer, image: this.options.image }, { transferList: [buffer] });
+        const buffer = transferableBuffer(bytes);
+        return slot.run({ buffer, image: this.options.image }, [buffer]);
       },
-      release: () => {
-        if (released) return;
-        released = true;
-        this.admitted--;
-      },
+      release: () => slot.release(),
     };
   }
 
   /** Waits for admitted tasks, then stops the threads. Idempotent. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.piscina.close();
+    await this.pool.close();
   }
 }
