@@ -632,7 +632,7 @@ export const ConversationStateSchema: AvroSchema = {
       "name": "recentMessageFingerprints",
       "type": "bytes",
       "default": "",
-      "doc": "Fingerprints of the platform message ids (ChatMessage.messageId) of the latest messages applied to this state, at most 32, oldest first: 4 bytes each, the first 4 bytes of SHA-256 over the UTF-8 id. A message whose fingerprint is here was already applied and is skipped, even at a later input offset (a producer upstream re-published it after a crash). Empty in records written before this field existed."
+      "doc": "Fingerprints of the platform message ids (ChatMessage.messageId) of the latest messages applied to this state (the grooming service keeps 64), oldest first: 4 bytes each, the first 4 bytes of SHA-256 over the UTF-8 id. A message whose fingerprint is here was already applied and is skipped, even at a later input offset (a producer upstream re-published it after a crash). Empty in records written before this field existed."
     }
   ]
 };

@@ -321,7 +321,7 @@ export interface ConversationState {
   updatedAtMs: number;
   /** An alert decided with this state whose publication was not yet confirmed when the record was written: the GroomingAlert value in Avro binary (schema of the writing build, no framing). A replica that restores a record with a pending alert publishes it (same deterministic alertId) and writes the record again without it. Null otherwise. */
   pendingAlert: null | Buffer;
-  /** Fingerprints of the platform message ids (ChatMessage.messageId) of the latest messages applied to this state, at most 32, oldest first: 4 bytes each, the first 4 bytes of SHA-256 over the UTF-8 id. A message whose fingerprint is here was already applied and is skipped, even at a later input offset (a producer upstream re-published it after a crash). Empty in records written before this field existed. */
+  /** Fingerprints of the platform message ids (ChatMessage.messageId) of the latest messages applied to this state (the grooming service keeps 64), oldest first: 4 bytes each, the first 4 bytes of SHA-256 over the UTF-8 id. A message whose fingerprint is here was already applied and is skipped, even at a later input offset (a producer upstream re-published it after a crash). Empty in records written before this field existed. */
   recentMessageFingerprints: Buffer;
 }
 
@@ -339,7 +339,7 @@ export interface ConversationStateInput {
   updatedAtMs: number;
   /** An alert decided with this state whose publication was not yet confirmed when the record was written: the GroomingAlert value in Avro binary (schema of the writing build, no framing). A replica that restores a record with a pending alert publishes it (same deterministic alertId) and writes the record again without it. Null otherwise. */
   pendingAlert?: null | Buffer;
-  /** Fingerprints of the platform message ids (ChatMessage.messageId) of the latest messages applied to this state, at most 32, oldest first: 4 bytes each, the first 4 bytes of SHA-256 over the UTF-8 id. A message whose fingerprint is here was already applied and is skipped, even at a later input offset (a producer upstream re-published it after a crash). Empty in records written before this field existed. */
+  /** Fingerprints of the platform message ids (ChatMessage.messageId) of the latest messages applied to this state (the grooming service keeps 64), oldest first: 4 bytes each, the first 4 bytes of SHA-256 over the UTF-8 id. A message whose fingerprint is here was already applied and is skipped, even at a later input offset (a producer upstream re-published it after a crash). Empty in records written before this field existed. */
   recentMessageFingerprints?: Buffer;
 }
 

@@ -86,7 +86,7 @@ export function toRecordValue(entry: ConversationEntry, pendingAlert: GroomingAl
  * Per message, in this order:
  * 1. skip it if its offset is at or below the conversation's `lastOffset` (already applied: a
  *    re-delivery after a crash or rebalance), or if the fingerprint of its platform message id
- *    is among those of the conversation's latest 32 applied messages (a repeat at a later
+ *    is among those of the conversation's latest 64 applied messages (a repeat at a later
  *    offset: a producer upstream published the same message again after a crash), publishing a
  *    still-pending alert first; nothing is written;
  * 2. analyse it (pure; no output yet);

@@ -3,13 +3,16 @@ import { createHash } from 'node:crypto';
 /**
  * Messages whose fingerprints a conversation keeps (ConversationState.recentMessageFingerprints).
  *
- * Why 32: a repeat comes from a producer upstream that re-publishes what it had published but
- * not committed when it crashed (ingest's Kafka input), or from a platform retrying a request
- * against a new ingest process. Both arrive within seconds of the original, and between the two
- * a conversation gets at most the handful of messages its participants sent meanwhile; 32 covers
- * a burst of that with room to spare, at 4 bytes each (at most 128 bytes per conversation).
+ * Why 64: a repeat comes from ingest re-processing what it had handled but not committed when it
+ * crashed (it commits at least every second and after each fetched batch), or from a platform
+ * retrying a request against a new ingest process. So a message and its repeat are apart by at
+ * most the rest of one batch of ingest's input, and the repeats of one conversation by at most
+ * the messages of that conversation one batch holds: a few for live chat, but a platform that
+ * sends a conversation's backlog in one go puts all of it there (the fault test sends whole
+ * conversations of up to 41 messages in one produce; the corpus's longest has 57). 64 covers
+ * that, at 4 bytes each (at most 256 bytes per conversation, only for conversations that long).
  */
-export const RECENT_MESSAGES = 32;
+export const RECENT_MESSAGES = 64;
 
 /** Bytes per fingerprint. */
 export const FINGERPRINT_BYTES = 4;
@@ -20,8 +23,8 @@ const EMPTY = Buffer.alloc(0);
  * The fingerprint of a platform message id: the first 4 bytes of SHA-256 over its UTF-8 bytes,
  * as an unsigned 32-bit integer. Stable across builds and processes (it is persisted).
  *
- * A new message is mistaken for a repeat only if its fingerprint equals one of the at most 32
- * kept: a chance of at most 32 / 2^32 (7.5e-9) per message.
+ * A new message is mistaken for a repeat only if its fingerprint equals one of the at most 64
+ * kept: a chance of at most 64 / 2^32 (1.5e-8) per message.
  */
 export function messageFingerprint(messageId: string): number {
   return createHash('sha256').update(messageId, 'utf8').digest().readUInt32BE(0);
