@@ -117,25 +117,40 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     autoOrient: options.autoOrient ?? false,
   };
 
-  let meta: sharp.Metadata;
-  try {
-    meta = await sharp(input, inputOptions).metadata();
-  } catch (err) {
-    throw classifyDecodeFailure(err, format, input);
+  // Dimensions and colour space before any pixel is decoded. For a plain 8-bit JPEG (nearly all
+  // photographs) they come from its frame header, read here; sharp's metadata() would open the
+  // image once more just for them (about 1 ms per image, see README "Hashing"). Anything else,
+  // or a JPEG header this reader does not accept, goes through metadata().
+  const frame = format === 'jpeg' && !options.autoOrient ? jpegFrameHeader(input) : undefined;
+  let width: number | undefined;
+  let pageHeight: number;
+  let space: string | undefined;
+  if (frame) {
+    width = frame.width;
+    pageHeight = frame.height;
+    space = frame.components === 4 ? 'cmyk' : frame.components === 1 ? 'b-w' : 'srgb';
+  } else {
+    let meta: sharp.Metadata;
+    try {
+      meta = await sharp(input, inputOptions).metadata();
+    } catch (err) {
+      throw classifyDecodeFailure(err, format, input);
+    }
+    width = meta.autoOrient?.width !== undefined && options.autoOrient ? meta.autoOrient.width : meta.width;
+    const height = meta.autoOrient?.height !== undefined && options.autoOrient ? meta.autoOrient.height : meta.height;
+    if (!width || !height) throw new MediaError('decode_failed', 'image header has no dimensions');
+    pageHeight = meta.pageHeight && meta.pageHeight < height ? meta.pageHeight : height;
+    if (meta.format && !SHARP_FORMATS.has(meta.format)) throw new MediaError('media_unsupported_type', 'not a supported image format');
+    space = meta.space;
   }
-  const width = meta.autoOrient?.width !== undefined && options.autoOrient ? meta.autoOrient.width : meta.width;
-  const height = meta.autoOrient?.height !== undefined && options.autoOrient ? meta.autoOrient.height : meta.height;
-  if (!width || !height) throw new MediaError('decode_failed', 'image header has no dimensions');
-  const pageHeight = meta.pageHeight && meta.pageHeight < height ? meta.pageHeight : height;
   if (width > limits.maxDimension || pageHeight > limits.maxDimension || width * pageHeight > limits.maxPixels) {
     throw new MediaError('media_dimensions_exceeded', `image of ${width}×${pageHeight} exceeds the limits`);
   }
-  if (meta.format && !SHARP_FORMATS.has(meta.format)) throw new MediaError('media_unsupported_type', 'not a supported image format');
 
   let pipeline = sharp(input, inputOptions).timeout({ seconds: Math.max(1, Math.ceil(limits.timeoutMs / 1000)) });
-  const cmyk = meta.space === 'cmyk';
+  const cmyk = space === 'cmyk';
   if (cmyk) pipeline = pipeline.pipelineColourspace('cmyk').toColourspace('cmyk');
-  else if (meta.space === 'b-w' || meta.space === 'grey16') pipeline = pipeline.toColourspace('b-w');
+  else if (space === 'b-w' || space === 'grey16') pipeline = pipeline.toColourspace('b-w');
   const shrink = options.mode === 'fast' && !cmyk && (format === 'jpeg' || format === 'webp') ? fastShrinkFactor(width, pageHeight) : 1;
   if (shrink > 1) {
     pipeline = pipeline.resize(Math.floor(width / (shrink + 1)), Math.floor(pageHeight / (shrink + 1)), { fit: 'fill', kernel: 'nearest', fastShrinkOnLoad: true });
@@ -155,6 +170,54 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     width,
     height: pageHeight,
   };
+}
+
+/** What {@link jpegFrameHeader} reads from a JPEG's frame header. */
+export interface JpegFrameHeader {
+  /** Samples per line, in pixels (1..65,535). */
+  width: number;
+  /** Lines, in pixels (1..65,535). */
+  height: number;
+  /** Colour components: 1 (grey, libvips `b-w`), 3 (YCbCr or RGB, `srgb`) or 4 (CMYK or YCCK, `cmyk`). */
+  components: 1 | 3 | 4;
+}
+
+/**
+ * Reads width, height and component count from the frame header of an 8-bit baseline, extended
+ * or progressive JPEG (SOF0, SOF1, SOF2), walking the marker segments that may precede it (APPn,
+ * COM, DQT, DHT, DRI; fill bytes allowed). Reads at most the header; never decodes.
+ * @returns undefined for anything else: not JPEG, other frame types (lossless, hierarchical,
+ *   arithmetic), other precisions or component counts, height defined later (DNL), scan data or
+ *   an unexpected marker before the frame header, or a header cut short. The caller then asks
+ *   the decoder (sharp `metadata()`), which gives the authoritative answer or error.
+ */
+export function jpegFrameHeader(b: Uint8Array): JpegFrameHeader | undefined {
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
+  let i = 2;
+  while (i + 4 <= b.length) {
+    if (b[i] !== 0xff) return undefined;
+    const marker = b[i + 1];
+    if (marker === 0xff) {
+      i++; // fill byte before a marker
+      continue;
+    }
+    const length = (b[i + 2] << 8) | b[i + 3];
+    if (length < 2) return undefined;
+    if (marker === 0xc0 || marker === 0xc1 || marker === 0xc2) {
+      if (length < 8 || i + 10 > b.length) return undefined;
+      const precision = b[i + 4];
+      const height = (b[i + 5] << 8) | b[i + 6];
+      const width = (b[i + 7] << 8) | b[i + 8];
+      const components = b[i + 9];
+      if (precision !== 8 || height === 0 || width === 0) return undefined;
+      if (components !== 1 && components !== 3 && components !== 4) return undefined;
+      return { width, height, components };
+    }
+    const skippable = (marker >= 0xe0 && marker <= 0xef) || marker === 0xfe || marker === 0xdb || marker === 0xc4 || marker === 0xdd;
+    if (!skippable) return undefined;
+    i += 2 + length;
+  }
+  return undefined;
 }
 
 /** sharp/libvips loader names accepted; anything else (svg, pdf, heif/hevc, jp2, magick…) is refused. */
