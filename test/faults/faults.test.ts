@@ -1,4 +1,4 @@
-import { Gate, retrying, slices } from './faults';
+import { chatRepeats, Gate, retrying, slices } from './faults';
 
 describe('Gate', () => {
   it('close() waits for the requests in flight and holds new ones until open()', async () => {
@@ -44,5 +44,15 @@ describe('slices', () => {
   it('splits in order into nearly equal parts', () => {
     expect(slices([1, 2, 3, 4, 5, 6, 7], 3)).toEqual([[1, 2, 3], [4, 5], [6, 7]]);
     expect(slices([1], 3)).toEqual([[1], [], []]);
+  });
+});
+
+describe('chatRepeats', () => {
+  it('keeps the ids of each conversation in first-appearance order and reports later copies of an id as repeats', () => {
+    const r = (conversationId: string, messageId: string, timestampMs: number) => ({ conversationId, messageId, timestampMs });
+    const { firstIds, repeatedAtMs, repeatsByConversation } = chatRepeats([r('a', 'm0', 1), r('a', 'm1', 2), r('b', 'm0', 3), r('a', 'm0', 4), r('a', 'm2', 5), r('a', 'm1', 6), r('b', 'm1', 7)]);
+    expect(Object.fromEntries(firstIds)).toEqual({ a: ['m0', 'm1', 'm2'], b: ['m0', 'm1'] });
+    expect(repeatedAtMs).toEqual([4, 6]);
+    expect(Object.fromEntries(repeatsByConversation)).toEqual({ a: 2 });
   });
 });

@@ -1,5 +1,6 @@
 // Pieces of the fault test that need no broker: a gate that holds the HTTP clients while ingest is
-// killed, retries of the test's own submissions, and the recovery figures.
+// killed, retries of the test's own submissions, the repeats in grooming's input, and the
+// recovery figures.
 
 /**
  * Lets the test's HTTP clients in one request at a time and, while closed, holds new requests
@@ -69,6 +70,41 @@ export function slices<T>(items: readonly T[], n: number): T[][] {
   const out: T[][] = Array.from({ length: n }, () => []);
   items.forEach((item, i) => out[Math.floor((i * n) / items.length)]!.push(item));
   return out;
+}
+
+/** One record of grooming's input (chat.message.sent.v1), as far as repeats are concerned. */
+export interface ChatRecordRef {
+  conversationId: string;
+  /** The platform's message id: grooming's identity of a message within its conversation. */
+  messageId: string;
+  /** Record timestamp, epoch ms. */
+  timestampMs: number;
+}
+
+/**
+ * Splits grooming's input, in offset order per conversation, into each conversation's message ids
+ * at their first appearance and the repeats: records of a message id the conversation already
+ * had (ingest re-publishes what its Kafka input had not committed when it was killed). Grooming
+ * must skip the repeats (`safeguard_grooming_messages_total{outcome="duplicate",reason="message_id"}`).
+ */
+export function chatRepeats(records: Iterable<ChatRecordRef>): { firstIds: Map<string, string[]>; repeatedAtMs: number[]; repeatsByConversation: Map<string, number> } {
+  const firstIds = new Map<string, string[]>();
+  const seen = new Set<string>();
+  const repeatedAtMs: number[] = [];
+  const repeatsByConversation = new Map<string, number>();
+  for (const r of records) {
+    const id = `${r.conversationId}\u0000${r.messageId}`;
+    if (seen.has(id)) {
+      repeatedAtMs.push(r.timestampMs);
+      repeatsByConversation.set(r.conversationId, (repeatsByConversation.get(r.conversationId) ?? 0) + 1);
+      continue;
+    }
+    seen.add(id);
+    const ids = firstIds.get(r.conversationId);
+    if (ids === undefined) firstIds.set(r.conversationId, [r.messageId]);
+    else ids.push(r.messageId);
+  }
+  return { firstIds, repeatedAtMs, repeatsByConversation };
 }
 
 /** The recovery figures of one fault. */
