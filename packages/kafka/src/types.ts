@@ -118,6 +118,8 @@ export interface TransportLogger {
 export interface RetryOptions {
   /**
    * Total handler attempts per message before it is dead-lettered (first delivery included).
+   * Outages of the broker or registry (`produce_failed`, `schema_registry_unavailable`) do not
+   * count: they are retried until they pass.
    * Default 5: enough to ride out a broker leader change or a restarting dependency (about 6 s
    * with the default delays) without stalling a partition for minutes.
    */
@@ -219,6 +221,9 @@ export interface Producer {
  * committed after it resolves (at-least-once), so a crash before that re-delivers the message.
  * Throw `InvalidInputError` to dead-letter now, `CapacityError` to pause and get the same message
  * again later, anything else to retry with backoff and dead-letter when attempts run out.
+ * Exception: a retriable `produce_failed` or `schema_registry_unavailable` (an output the broker
+ * did not acknowledge, a registry that cannot be reached: an outage, not a bad message) is retried
+ * with backoff until it passes, never dead-lettered, and does not count towards the attempts.
  * An error that is not a `SafeguardError` (TypeError, ...) is a bug: it is retried the same way
  * (a message that always triggers it must not stall its partition by crash-looping the process),
  * logged at error level with its stack on every attempt, and dead-lettered as `unexpected_error`.

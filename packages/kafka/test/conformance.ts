@@ -470,6 +470,36 @@ export function conformanceSuite(harness: ConformanceHarness): void {
       expect(dlq.every((o) => o.high === o.low)).toBe(true);
     });
 
+    it('retries a broker or registry outage (produce_failed, schema_registry_unavailable) past the attempt limit and never dead-letters it; other failures still count', async () => {
+      const t = env.transport();
+      const topic = await env.topic(1);
+      const binding = itemBinding(topic);
+      await t.producer().send(binding, ['outage', 'mixed', 'after'].map((id) => ({ key: id, value: { id, seq: 0 } })));
+      const seen: string[] = [];
+      const ok = new Collector<Item>();
+      const consumer = env.consumer(t, { groupId: uniqueName('g'), retry: { attempts: 3, baseDelayMs: 2, maxDelayMs: 10 } });
+      await consumer.run({
+        bindings: [binding],
+        handle: async (m) => {
+          const id = m.value?.id ?? '';
+          seen.push(`${id}@${m.attempt}`);
+          // Seven outages, more than twice the attempt limit, then success.
+          if (id === 'outage' && m.attempt <= 7) throw new TransientError(m.attempt % 2 ? 'produce_failed' : 'schema_registry_unavailable', 'the broker is away');
+          // Outages in between do not use up the two retries other failures get.
+          if (id === 'mixed' && m.attempt <= 4) throw new TransientError(m.attempt === 1 || m.attempt === 4 ? 'dependency_timeout' : 'produce_failed', 'x');
+          if (id === 'after') throw new TransientError('dependency_timeout', 'always');
+          ok.push(m);
+        },
+      });
+      await ok.wait(2, W);
+      const dead = await harness.readRaw(deadLetterTopic(topic), 1);
+      expect(ok.ids()).toEqual(['outage', 'mixed']);
+      expect(seen.filter((s) => s.startsWith('outage@'))).toHaveLength(8);
+      expect(seen.filter((s) => s.startsWith('mixed@'))).toEqual(['mixed@1', 'mixed@2', 'mixed@3', 'mixed@4', 'mixed@5']);
+      // The failure that is not an outage still ends in the dead-letter topic after 3 attempts.
+      expect(dead.map((d) => [d.key, d.headers[DeadLetterHeaders.reason], d.headers[DeadLetterHeaders.attempts]])).toEqual([['after', 'dependency_timeout', '3']]);
+    });
+
     it('pauses on CapacityError and delivers the same message again, after the pause or on resume()', async () => {
       const t = env.transport();
       const topic = await env.topic(1);

@@ -77,6 +77,13 @@ describe('failure classification', () => {
     expect(classifyFailure(new SafeguardError('config', 'x', { retriable: false }))).toBe('invalid');
     expect(classifyFailure(new CapacityError('pool_full', 'x'))).toBe('capacity');
     expect(classifyFailure(new TransientError('timeout', 'x'))).toBe('retry');
+    expect(classifyFailure(new TransientError('produce_failed', 'x'))).toBe('outage');
+    expect(classifyFailure(new TransientError('schema_registry_unavailable', 'x'))).toBe('outage');
+    // Wrapped by a handler in its own transient error: still an outage.
+    expect(classifyFailure(new TransientError('output_failed', 'x', { cause: new TransientError('produce_failed', 'y') }))).toBe('outage');
+    expect(classifyFailure(new TransientError('hash_worker_failed', 'x', { cause: new TypeError('z') }))).toBe('retry');
+    // A produce the broker refused for good (e.g. a record too large) is the message's fault.
+    expect(classifyFailure(new SafeguardError('produce_failed', 'x', { retriable: false }))).toBe('invalid');
     expect(classifyFailure(new TypeError('bug'))).toBe('retry');
     expect(classifyFailure('a string')).toBe('retry');
   });

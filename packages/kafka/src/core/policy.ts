@@ -4,7 +4,15 @@ import { TransportErrorCodes } from '../errors';
 import type { MessageControl } from './driver';
 
 /** What the runtime does with a failed message. */
-export type FailureKind = 'invalid' | 'capacity' | 'retry';
+export type FailureKind = 'invalid' | 'capacity' | 'outage' | 'retry';
+
+/**
+ * Codes of transient failures of the pipeline's own infrastructure: the broker did not
+ * acknowledge an output (`produce_failed`) or the schema registry could not be reached
+ * (`schema_registry_unavailable`). They say nothing about the message, so the consumer retries
+ * them until they pass instead of dead-lettering good messages during a broker or registry outage.
+ */
+export const OUTAGE_CODES: ReadonlySet<string> = new Set<string>([TransportErrorCodes.produceFailed, TransportErrorCodes.schemaRegistryUnavailable]);
 
 /** True when some class in `err`'s prototype chain has this name (works across package copies). */
 function hasClass(err: unknown, name: string): boolean {
@@ -18,14 +26,30 @@ function hasClass(err: unknown, name: string): boolean {
 
 /**
  * Classifies a handler failure: `InvalidInputError` and any non-retriable `SafeguardError` →
- * `invalid` (dead-letter now); `CapacityError` → `capacity` (pause, re-deliver); everything else,
- * `TransientError` and unknown errors included → `retry` (backoff, then dead-letter).
+ * `invalid` (dead-letter now); `CapacityError` → `capacity` (pause, re-deliver); a retriable
+ * `SafeguardError` with one of the {@link OUTAGE_CODES}, itself or as a `cause` of a retriable
+ * error → `outage` (backoff and retry until it passes, never dead-lettered for it); everything else, other `TransientError`s and unknown
+ * errors included → `retry` (backoff, then dead-letter).
  */
 export function classifyFailure(err: unknown): FailureKind {
   if (hasClass(err, 'CapacityError')) return 'capacity';
   if (hasClass(err, 'InvalidInputError')) return 'invalid';
   if (isSafeguardError(err) && !err.retriable) return 'invalid';
+  if (isOutage(err)) return 'outage';
   return 'retry';
+}
+
+/**
+ * True when `err`, or an error in its `cause` chain (a handler that wraps the transport's error in
+ * its own, e.g. `output_failed`), is a retriable `SafeguardError` with one of the {@link OUTAGE_CODES}.
+ */
+function isOutage(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; depth < 8 && e !== null && typeof e === 'object'; depth++) {
+    if (isSafeguardError(e) && e.retriable && OUTAGE_CODES.has(e.code)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** The dead-letter reason of an error: its stable code, or `unexpected_error` for foreign errors. */

@@ -148,6 +148,9 @@ export class TypedConsumer implements Consumer {
     if (!binding || !handler) throw new Error(`message from unbound topic ${raw.topic}`);
     const key = raw.key === null ? null : raw.key.toString('utf8');
     const labels = { topic: raw.topic };
+    // Failures that count towards retry.attempts, and consecutive outages (for their backoff).
+    let failures = 0;
+    let outages = 0;
     for (let attempt = 1; ; attempt++) {
       const startedAt = process.hrtime.bigint();
       let failure: unknown;
@@ -183,12 +186,21 @@ export class TypedConsumer implements Consumer {
         this.scheduleCapacityResume(tp);
         return 'pause';
       }
-      if (kind === 'invalid' || attempt >= this.retry.attempts) {
+      if (kind === 'outage') outages++;
+      else {
+        failures++;
+        outages = 0;
+      }
+      if (kind === 'invalid' || failures >= this.retry.attempts) {
         return this.deadLetter(raw, failure, attempt, control);
       }
       this.ctx.metrics.consumed.inc({ topic: raw.topic, outcome: 'retried' });
-      const waitMs = backoffDelayMs(attempt, this.retry, this.ctx.random);
-      if (isUnexpected(failure)) {
+      const waitMs = backoffDelayMs(kind === 'outage' ? outages : failures, this.retry, this.ctx.random);
+      if (kind === 'outage') {
+        // The broker or the registry is away: not the message's fault. Retry until they are
+        // back (or the consumer stops or loses the partition); never dead-letter for it.
+        this.ctx.logger.warn({ ...where, retryInMs: waitMs, ...errorFields(failure) }, 'output unavailable, retrying until it is back');
+      } else if (isUnexpected(failure)) {
         this.ctx.logger.error({ ...where, retryInMs: waitMs, ...errorFields(failure, { stack: true }) }, 'handler failed with an unexpected error, retrying');
       } else {
         this.ctx.logger.warn({ ...where, retryInMs: waitMs, ...errorFields(failure) }, 'handler failed, retrying');
@@ -256,7 +268,8 @@ export class TypedConsumer implements Consumer {
         await callback(tps);
         return;
       } catch (err) {
-        if (attempt >= this.retry.attempts || classifyFailure(err) !== 'retry') {
+        const kind = classifyFailure(err);
+        if (attempt >= this.retry.attempts || (kind !== 'retry' && kind !== 'outage')) {
           this.ctx.logger.error({ groupId: this.options.groupId, ...errorFields(err) }, 'onPartitionsAssigned failed');
           this.crashed(err instanceof Error ? err : new Error(String(err)));
           throw err;
