@@ -12,7 +12,7 @@ export { MatchHandler } from './handler';
 export type { MatcherDependencies, ContentMatch, FeedbackOutcome, MatchChannel } from './handler';
 export { IndicatorIndex } from './indicator-index';
 export type { IndicatorRecord, IndicatorIndexOptions } from './indicator-index';
-export { bankEntryUpdateOf, indicatorUpdatedOf, statusOf, schemaBankKind } from './indicator-mapping';
+export { bankEntryUpdateOf, indicatorUpdatedOf, statusOf, schemaBankKind, libraryBankKind } from './indicator-mapping';
 export { matchFoundOf, matchIdOf, prepareQueries, closestPerEntry } from './match-found';
 export { buildCheckApi, hashValuesOfCheck } from './check-api';
 export type { CheckApiOptions, CheckResponse, CheckMatch } from './check-api';

@@ -15,6 +15,11 @@ export function schemaBankKind(kind: DomainBankKind): BankKind {
   return KIND_OUT[kind];
 }
 
+/** The library's bank kind of a schema bank kind. */
+export function libraryBankKind(kind: BankKind): DomainBankKind {
+  return KIND_IN[kind];
+}
+
 /**
  * The library update a record of the indicator topic stands for.
  * @throws InvalidInputError `entry_key_missing` (no key), `entry_key_invalid` (not `<bank>/<entryId>`),
@@ -33,7 +38,7 @@ export function bankEntryUpdateOf(key: string | null, value: IndicatorUpdated | 
   return {
     deleted: false,
     bank: value.bank.name,
-    kind: KIND_IN[value.bank.kind],
+    kind: libraryBankKind(value.bank.kind),
     source: value.bank.source,
     pdqThreshold: value.pdqThreshold,
     entryId: value.entryId,
@@ -61,7 +66,7 @@ export function statusOf(u: BankEntryUpsert): IndicatorStatus {
  */
 export function indicatorUpdatedOf(u: BankEntryUpsert, reason: string | null, updatedBy: string | null): IndicatorUpdated {
   return {
-    bank: { name: u.bank, kind: KIND_OUT[u.kind], source: u.source, listVersion: u.listVersion },
+    bank: { name: u.bank, kind: schemaBankKind(u.kind), source: u.source, listVersion: u.listVersion },
     pdqThreshold: u.pdqThreshold,
     entryId: u.entryId,
     algorithm: u.algorithm,

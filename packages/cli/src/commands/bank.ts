@@ -16,14 +16,13 @@ import {
   type HashAlgorithm,
 } from '@safeguard/domain/matching';
 import { createTransport, partitionForKey, type ProduceRecord, type Transport, type TransportLogger } from '@safeguard/kafka';
-import { indicatorKey, renameTopic, topics, type BankKind, type IndicatorStatus, type IndicatorUpdated } from '@safeguard/schemas';
+import { indicatorUpdatedOf, libraryBankKind } from '@safeguard/matcher';
+import { indicatorKey, renameTopic, topics, type IndicatorStatus, type IndicatorUpdated } from '@safeguard/schemas';
 import type { CliIo } from '../program';
 
 /** Exit status when a bank file (or its signature, or the bank settings) is refused: nothing was published. */
 export const BANK_EXIT_REFUSED = 2;
 
-const KIND_OUT: Record<DomainBankKind, BankKind> = { block: 'BLOCK', review: 'REVIEW', allow: 'ALLOW' };
-const KIND_IN: Record<BankKind, DomainBankKind> = { BLOCK: 'block', REVIEW: 'review', ALLOW: 'allow' };
 /** Records per produce request when publishing an import. */
 const PUBLISH_BATCH = 500;
 const REASON = /^[a-z0-9][a-z0-9_]{0,63}$/;
@@ -121,7 +120,7 @@ export function bankView(state: IndicatorState, bank: string): BankView {
   for (const e of entries) if (!newest || e.updatedAtMs >= newest.updatedAtMs) newest = e;
   return {
     entries,
-    ...(newest ? { metadata: { bank, kind: KIND_IN[newest.bank.kind], source: newest.bank.source, pdqThreshold: newest.pdqThreshold } } : {}),
+    ...(newest ? { metadata: { bank, kind: libraryBankKind(newest.bank.kind), source: newest.bank.source, pdqThreshold: newest.pdqThreshold } } : {}),
     lastUpdatedAtMs: newest?.updatedAtMs ?? 0,
   };
 }
@@ -139,28 +138,14 @@ export function currentEntryOf(v: IndicatorUpdated): CurrentBankEntry & { listVe
   };
 }
 
-function statusOf(u: BankEntryUpsert): IndicatorStatus {
-  return u.disabled ? 'DISABLED' : u.quarantined ? 'QUARANTINED' : 'ACTIVE';
-}
-
 /**
- * The topic record of an imported upsert. An entry whose status the import keeps (disabled or
- * quarantined by an operator or the matcher) keeps its reason; otherwise the reason is `imported`.
+ * The topic record of an imported upsert (the matcher's own mapping, reason `imported`). An entry
+ * whose status the import keeps (disabled or quarantined by an operator or the matcher) keeps its
+ * reason.
  */
 export function importedRecord(u: BankEntryUpsert, current: IndicatorUpdated | undefined, updatedBy: string): IndicatorUpdated {
-  const status = statusOf(u);
-  return {
-    bank: { name: u.bank, kind: KIND_OUT[u.kind], source: u.source, listVersion: u.listVersion },
-    pdqThreshold: u.pdqThreshold,
-    entryId: u.entryId,
-    algorithm: u.algorithm,
-    hashValue: u.hashHex,
-    labels: [...u.labels],
-    status,
-    reason: current && current.status === status && status !== 'ACTIVE' ? current.reason : 'imported',
-    updatedBy,
-    updatedAtMs: u.updatedAtMs,
-  };
+  const record = indicatorUpdatedOf(u, 'imported', updatedBy);
+  return current && current.status === record.status && record.status !== 'ACTIVE' ? { ...record, reason: current.reason } : record;
 }
 
 /** Options of {@link importBank}. */
