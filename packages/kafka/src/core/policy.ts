@@ -28,8 +28,8 @@ function hasClass(err: unknown, name: string): boolean {
  * Classifies a handler failure: `InvalidInputError` and any non-retriable `SafeguardError` →
  * `invalid` (dead-letter now); `CapacityError` → `capacity` (pause, re-deliver); a retriable
  * `SafeguardError` with one of the {@link OUTAGE_CODES}, itself or as a `cause` of a retriable
- * error → `outage` (backoff and retry until it passes, never dead-lettered for it); everything else, other `TransientError`s and unknown
- * errors included → `retry` (backoff, then dead-letter).
+ * error → `outage` (backoff and retry until it passes, never dead-lettered for it); everything
+ * else, other `TransientError`s and unknown errors included → `retry` (backoff, then dead-letter).
  */
 export function classifyFailure(err: unknown): FailureKind {
   if (hasClass(err, 'CapacityError')) return 'capacity';
