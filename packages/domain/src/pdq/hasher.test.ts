@@ -128,6 +128,32 @@ describe('PdqHasher', () => {
     expect(c.quality).toBe(g.quality);
   });
 
+  it('skips grey detection when the decoder already found colour (greyChecked): a sample may look grey where the image is not', () => {
+    // Rows of 15 and 74: grey values whose float32 luma is one ulp off, which moves tied DCT bits.
+    const rgb = new Uint8Array(64 * 64 * 3);
+    for (let y = 0; y < 64; y++) rgb.fill(y % 2 ? 15 : 74, y * 64 * 3, (y + 1) * 64 * 3);
+    const detected = pdqHashPixels({ data: rgb, width: 64, height: 64, channels: 3 });
+    const checked = pdqHashPixels({ data: rgb, width: 64, height: 64, channels: 3, greyChecked: true });
+    const asLuma = new Float32Array(64 * 64);
+    for (let i = 0; i < asLuma.length; i++) asLuma[i] = Math.fround(Math.fround(Math.fround(Math.fround(0.299) * rgb[3 * i]) + Math.fround(Math.fround(0.587) * rgb[3 * i])) + Math.fround(Math.fround(0.114) * rgb[3 * i]));
+    expect(pdqBytesToHex(checked.hash)).toBe(pdqBytesToHex(pdqHashLuma(asLuma, 64, 64).hash));
+    expect(pdqBytesToHex(checked.hash)).not.toBe(pdqBytesToHex(detected.hash));
+  });
+
+  it('hashDownsampled: the 64×64 filtered luma hashes like the pixels it came from (dihedral too)', () => {
+    const size = 300;
+    const grey = picture(size, size, 1, 7);
+    const luma = Float32Array.from(grey);
+    const block = new Float32Array(64 * 64);
+    jaroszDownsample64(luma, size, size, block, new JaroszScratch());
+    const fromPixels = new PdqHasher().hashPixels({ data: grey, width: size, height: size, channels: 1 }, { dihedral: true });
+    const fromBlock = new PdqHasher().hashDownsampled(block, { dihedral: true });
+    expect(pdqBytesToHex(fromBlock.hash)).toBe(pdqBytesToHex(fromPixels.hash));
+    expect(fromBlock.quality).toBe(fromPixels.quality);
+    expect(fromBlock.dihedral?.map(pdqBytesToHex)).toEqual(fromPixels.dihedral?.map(pdqBytesToHex));
+    expect(() => new PdqHasher().hashDownsampled(new Float32Array(100))).toThrow(RangeError);
+  });
+
   it('ignores alpha and resamples large images to 512×512 by nearest neighbour', () => {
     const w = 1100;
     const h = 700;

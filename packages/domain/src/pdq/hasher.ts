@@ -71,6 +71,13 @@ export interface PixelImage {
   channels: number;
   /** How to read the samples; default: `grey` for 1–2 channels, `rgb` for 3–4. */
   model?: PixelModel;
+  /**
+   * Set by a decoder that already checked the whole stored image for R = G = B and found colour,
+   * and hands over only part of it (a sample): {@link PdqOptions.detectGrey} is then skipped, as
+   * a sample can look grey where the image is not. A decoder that found the image grey passes it
+   * as `model: 'grey'` instead.
+   */
+  greyChecked?: boolean;
 }
 
 /** Options of a PDQ computation. */
@@ -141,7 +148,7 @@ export class PdqHasher {
 
     const luma = this.luma;
     let asGrey = model === 'grey';
-    if (model === 'rgb' && (options.detectGrey ?? true) && isAllGrey(data, width * height, channels)) asGrey = true;
+    if (model === 'rgb' && !image.greyChecked && (options.detectGrey ?? true) && isAllGrey(data, width * height, channels)) asGrey = true;
     if (asGrey) {
       for (let y = 0; y < rows; y++) {
         const base = ys[y];
@@ -188,6 +195,20 @@ export class PdqHasher {
     return this.hashPrepared(height, width, options);
   }
 
+  /**
+   * Hashes the 64×64 result of the reference's luma, Jarosz filtering and centre decimation
+   * (row-major), computed elsewhere: by a decoder that filters while it decodes (the hashing
+   * package's native JPEG path). Quality, DCT, bits and dihedral hashes as in
+   * {@link PdqHasher.hashPixels}. Not for images of exactly 64×64 or under 5 pixels a side,
+   * which the reference does not filter. `block` is not modified.
+   * @throws RangeError when `block` is shorter than 64 × 64.
+   */
+  hashDownsampled(block: Float32Array, options: PdqOptions = {}): PdqResult {
+    if (block.length < 64 * 64) throw new RangeError('a downsampled block has 64 × 64 values');
+    this.block64.set(block.subarray(0, 64 * 64));
+    return this.hashBlock(options);
+  }
+
   /** Hashes the row-major luma in `luma` (rows × cols). */
   private hashPrepared(rows: number, cols: number, options: PdqOptions): PdqResult {
     if (rows < PDQ_MIN_DIMENSION || cols < PDQ_MIN_DIMENSION) {
@@ -195,32 +216,42 @@ export class PdqHasher {
       if (options.dihedral) result.dihedral = Array.from({ length: 8 }, () => new Uint8Array(PDQ_HASH_BYTES));
       return result;
     }
-    const exactly64 = rows === 64 && cols === 64;
-    if (exactly64) {
-      const t = this.luma;
-      this.block64.set(t.subarray(0, 64 * 64));
-      if (options.dihedral) this.luma64.set(t.subarray(0, 64 * 64));
-    } else {
+    if (rows !== 64 || cols !== 64) {
       jaroszDownsample64(this.luma, rows, cols, this.block64, this.scratch);
+      return this.hashBlock(options);
     }
+    // Exactly 64×64: the reference hashes the luma unfiltered, but its dihedral path filters.
+    this.block64.set(this.luma.subarray(0, 64 * 64));
+    if (options.dihedral) this.luma64.set(this.luma.subarray(0, 64 * 64));
     const quality = qualityOf(this.block64);
     dct64To16(this.block64, this.block16x64, this.dct16);
-    const hash = this.bitsOf(this.dct16);
-    const result: PdqResult = { hash, quality };
+    const result: PdqResult = { hash: this.bitsOf(this.dct16), quality };
     if (options.dihedral) {
-      if (exactly64) {
-        this.luma.set(this.luma64);
-        jaroszDownsample64(this.luma, rows, cols, this.block64, this.scratch);
-        dct64To16(this.block64, this.block16x64, this.dct16);
-      }
-      const dihedral: PdqHash[] = [];
-      for (let t = 0; t < 8; t++) {
-        dihedralTransform(this.dct16, this.aux16, t);
-        dihedral.push(this.bitsOf(this.aux16));
-      }
-      result.dihedral = dihedral;
+      this.luma.set(this.luma64);
+      jaroszDownsample64(this.luma, rows, cols, this.block64, this.scratch);
+      dct64To16(this.block64, this.block16x64, this.dct16);
+      result.dihedral = this.dihedralOf(this.dct16);
     }
     return result;
+  }
+
+  /** Quality, DCT, bits and dihedral hashes of the filtered 64×64 in `block64`. */
+  private hashBlock(options: PdqOptions): PdqResult {
+    const quality = qualityOf(this.block64);
+    dct64To16(this.block64, this.block16x64, this.dct16);
+    const result: PdqResult = { hash: this.bitsOf(this.dct16), quality };
+    if (options.dihedral) result.dihedral = this.dihedralOf(this.dct16);
+    return result;
+  }
+
+  /** The 8 dihedral hashes of a 16×16 DCT, in {@link PDQ_DIHEDRAL_NAMES} order. */
+  private dihedralOf(dct: Float32Array): PdqHash[] {
+    const dihedral: PdqHash[] = [];
+    for (let t = 0; t < 8; t++) {
+      dihedralTransform(dct, this.aux16, t);
+      dihedral.push(this.bitsOf(this.aux16));
+    }
+    return dihedral;
   }
 
   /** Bits of a 16×16 DCT: 1 where the coefficient is above the lower median. */

@@ -10,7 +10,7 @@ export * from './layout';
 export * from './distance';
 export { PDQ_DIHEDRAL_NAMES, DCT_MATRIX, dct64To16, dihedralTransform } from './dct';
 export type { PdqDihedralName } from './dct';
-export { jaroszWindowSize } from './jarosz';
+export { jaroszWindowSize, jaroszDownsample64, JaroszScratch } from './jarosz';
 export {
   PdqHasher,
   pdqHashPixels,
