@@ -4,11 +4,14 @@
 #   python3-avro  Apache's own Avro implementation for Debian's /usr/bin/python3 (interop proof)
 #   ffmpeg        video frame extraction (hasher)
 #   prometheus    for promtool (metric and rule checks); its daemon is never started by us
+#   libjpeg62-turbo-dev  headers of the libjpeg-turbo that ImageMagick (the PDQ reference's
+#                 decoder) uses; the hashing package's native exact-mode JPEG decoder builds on it
+#                 with the machine's C compiler (packages/hashing/native)
 # Non-interactive; uses sudo only when not root; no `apt-get update` when nothing is missing.
-# Java 17+, Maven, curl and Node 20 are expected on the machine already (see README).
+# Java 17+, Maven, curl, a C compiler (gcc) and Node 20 are expected on the machine already (see README).
 set -euo pipefail
 
-PACKAGES=(kcat python3-avro ffmpeg prometheus)
+PACKAGES=(kcat python3-avro ffmpeg prometheus libjpeg62-turbo-dev)
 
 installed() { [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]; }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone (`npm run test:all`, and CI through .ci/run):
-#   1. Debian tools the tests use (kcat, python3-avro, ffmpeg, prometheus), only if missing
+#   1. Debian tools the tests use (kcat, python3-avro, ffmpeg, prometheus, libjpeg62-turbo-dev), only if missing
 #   2. npm ci (skip with SAFEGUARD_SKIP_INSTALL=1 in a tree whose node_modules others share)
 #   3. real Kafka + schema registry via infra/infra.sh, unless KAFKA_BROKERS and
 #      SCHEMA_REGISTRY_URL point at running ones (or SAFEGUARD_TEST_INFRA=testcontainers
@@ -11,6 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 NO_UPDATE_NOTIFIER=1 npm_config_fund=false npm_config_audit=false
+# The hashing package's native JPEG decoder must build here and be tested (not silently replaced
+# by the sharp path): see packages/hashing/native/build.js. `off` tests the sharp-only setup.
+export SAFEGUARD_NATIVE_JPEG="${SAFEGUARD_NATIVE_JPEG:-required}"
 
 BUDGET_S=1200 # the suite must stay under 20 minutes on two cores
 START=$SECONDS

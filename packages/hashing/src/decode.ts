@@ -1,5 +1,7 @@
 /**
- * The one place that turns untrusted image bytes into pixels.
+ * The one place that turns untrusted image bytes into pixels: sharp for every format, and for
+ * exact-mode JPEGs the package's native libjpeg-turbo decoder when it was built (`native-jpeg.ts`;
+ * same pixels, same limits, same error codes, tested against sharp on every vector).
  *
  * Why one helper: every decoder call must carry the same defences (byte and pixel limits read
  * from the header before any pixel is decoded, first page only, a time budget, strict failure on
@@ -13,8 +15,10 @@
  * - Multi-page and animated files (GIF, TIFF, WebP) contribute their first page only.
  */
 import sharp from 'sharp';
+import { PDQ_PRESIZE } from '@safeguard/domain/pdq';
 import type { PixelImage } from '@safeguard/domain/pdq';
 import { MediaError } from './errors';
+import { nativeJpeg } from './native-jpeg';
 import { sniffMedia } from './sniff';
 import type { ImageFormat } from './sniff';
 
@@ -47,7 +51,20 @@ export interface DecodeOptions extends DecodeLimits {
    * from the reference (see the README). Other inputs decode as in `exact`.
    */
   mode?: HashMode;
+  /**
+   * JPEGs (8-bit YCbCr or grey, no `autoOrient`): `auto` (default) decodes them with the system's
+   * libjpeg-turbo through the package's native addon when it was built (see `native-jpeg.ts`),
+   * keeping only the reference's 512×512 sample; `sharp` always decodes through sharp. In exact
+   * mode both give the same pixels and hashes, `auto` faster. In fast mode the native path
+   * decodes at 1/{@link fastShrinkFactor} in the DCT domain and samples that directly with the
+   * reference's rule (sharp's path adds a nearest-neighbour resize to side / (factor + 1) first),
+   * so the two fast paths can differ by a few bits; both are measured in the README.
+   */
+  jpegDecoder?: 'auto' | 'sharp';
 }
+
+/** Most scans accepted in a progressive JPEG by the native decoder (real encoders write about 10). */
+export const MAX_JPEG_SCANS = 1000;
 
 /** See {@link DecodeOptions.mode}. */
 export type HashMode = 'exact' | 'fast';
@@ -70,6 +87,16 @@ export interface DecodedImage {
   width: number;
   /** Height of the stored image (first page), in pixels, before any fast-mode reduction. */
   height: number;
+  /**
+   * True when `pixels` is already the reference's 512×512 nearest-neighbour sample of a larger
+   * image (the native JPEG path); hashing it gives the same PDQ as hashing the whole image.
+   */
+  sampled?: boolean;
+  /**
+   * PDQ's 64×64 filtered and decimated luma of `pixels`, when the decoder computed it (the native
+   * JPEG path); `pdqOfDecoded` then hashes it instead of filtering `pixels` again.
+   */
+  downsampled?: Float32Array;
 }
 
 /** Side at or under which the reference does not resample, so fast mode has nothing to save. */
@@ -147,6 +174,12 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     throw new MediaError('media_dimensions_exceeded', `image of ${width}×${pageHeight} exceeds the limits`);
   }
 
+  if (frame && frame.components !== 4 && options.jpegDecoder !== 'sharp' && nativeJpeg) {
+    const scaleDenom = options.mode === 'fast' ? (fastShrinkFactor(width, pageHeight) as 1 | 2 | 4 | 8) : 1;
+    const native = decodeJpegNatively(input, limits, scaleDenom);
+    if (native) return native;
+  }
+
   let pipeline = sharp(input, inputOptions).timeout({ seconds: Math.max(1, Math.ceil(limits.timeoutMs / 1000)) });
   const cmyk = space === 'cmyk';
   if (cmyk) pipeline = pipeline.pipelineColourspace('cmyk').toColourspace('cmyk');
@@ -169,6 +202,29 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     format,
     width,
     height: pageHeight,
+  };
+}
+
+/** The native addon's decode (see `native-jpeg.ts`); undefined when it leaves this JPEG to sharp. */
+function decodeJpegNatively(input: Buffer, limits: Required<DecodeLimits>, scaleDenom: 1 | 2 | 4 | 8): DecodedImage | undefined {
+  let r;
+  try {
+    r = nativeJpeg?.decodeForPdq(input, { maxPixels: limits.maxPixels, maxDimension: limits.maxDimension, timeoutMs: limits.timeoutMs, maxScans: MAX_JPEG_SCANS, presize: PDQ_PRESIZE, scaleDenom });
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'media_truncated') throw new MediaError('media_truncated', 'image data ends early (truncated)', { cause: err });
+    if (code === 'decode_timeout') throw new MediaError('decode_timeout', 'decoding exceeded the time budget', { cause: err });
+    if (code === 'media_dimensions_exceeded') throw new MediaError('media_dimensions_exceeded', 'image exceeds the limits', { cause: err });
+    throw new MediaError('decode_failed', 'image could not be decoded', { cause: err });
+  }
+  if (!r) return undefined;
+  return {
+    pixels: { data: r.data, width: r.sampledWidth, height: r.sampledHeight, channels: r.channels, model: r.grey ? 'grey' : 'rgb', greyChecked: true },
+    format: 'jpeg',
+    width: r.width,
+    height: r.height,
+    sampled: r.sampledWidth !== r.width || r.sampledHeight !== r.height,
+    ...(r.downsampled ? { downsampled: r.downsampled } : {}),
   };
 }
 
@@ -234,7 +290,10 @@ export function toMediaError(err: unknown): MediaError {
   if (m.includes('timeout')) return new MediaError('decode_timeout', 'decoding exceeded the time budget', { cause: err });
   if (m.includes('exceeds pixel limit')) return new MediaError('media_dimensions_exceeded', 'image exceeds the pixel limit', { cause: err });
   if (m.includes('unsupported image format')) return new MediaError('media_unsupported_type', 'not a supported image format', { cause: err });
-  if (m.includes('premature end') || m.includes('truncated') || m.includes('unexpected end') || m.includes('not enough data') || m.includes('read error')) {
+  // libjpeg's "Corrupt JPEG data: premature end of data segment" is a warning about damaged
+  // entropy data (a stray marker), not a short file: it does not count as truncation.
+  const t = m.replaceAll('premature end of data segment', '');
+  if (t.includes('premature end') || m.includes('truncated') || m.includes('unexpected end') || m.includes('not enough data') || m.includes('read error')) {
     return new MediaError('media_truncated', 'image data ends early (truncated)', { cause: err });
   }
   return new MediaError('decode_failed', 'image could not be decoded', { cause: err });

@@ -1,8 +1,9 @@
 import { PdqHasher, pdqBytesToHex } from '@safeguard/domain/pdq';
+import type { PdqResult } from '@safeguard/domain/pdq';
 import { cryptoHashes } from './crypto-hashes';
 import type { CryptoHashes } from './crypto-hashes';
 import { decodeImage } from './decode';
-import type { DecodeOptions, HashMode } from './decode';
+import type { DecodeOptions, DecodedImage, HashMode } from './decode';
 import type { ImageFormat } from './sniff';
 
 /** Options of {@link hashImage}: decoding limits and mode, plus what to compute. */
@@ -46,7 +47,7 @@ let hasher: PdqHasher | undefined;
 export async function hashImage(bytes: Uint8Array, options: HashImageOptions = {}): Promise<ImageHashResult> {
   const decoded = await decodeImage(bytes, options);
   const crypto = cryptoHashes(bytes);
-  const pdq = pdqOfPixels(decoded.pixels, options.dihedral ?? false);
+  const pdq = pdqOfDecoded(decoded, options.dihedral ?? false);
   return {
     kind: 'image',
     format: decoded.format,
@@ -63,7 +64,20 @@ export async function hashImage(bytes: Uint8Array, options: HashImageOptions = {
  */
 export function pdqOfPixels(pixels: Parameters<PdqHasher['hashPixels']>[0], dihedral: boolean): PdqImageHash {
   hasher ??= new PdqHasher();
-  const r = hasher.hashPixels(pixels, { dihedral });
+  return toHex(hasher.hashPixels(pixels, { dihedral }));
+}
+
+/**
+ * PDQ of a {@link decodeImage} result as hex: from the decoder's own 64×64 filtered luma when it
+ * computed one (the native JPEG path), else from its pixels. Same hash either way.
+ */
+export function pdqOfDecoded(decoded: Pick<DecodedImage, 'pixels' | 'downsampled'>, dihedral: boolean): PdqImageHash {
+  if (!decoded.downsampled) return pdqOfPixels(decoded.pixels, dihedral);
+  hasher ??= new PdqHasher();
+  return toHex(hasher.hashDownsampled(decoded.downsampled, { dihedral }));
+}
+
+function toHex(r: PdqResult): PdqImageHash {
   const out: PdqImageHash = { pdq: pdqBytesToHex(r.hash), quality: r.quality };
   if (r.dihedral) out.dihedral = r.dihedral.map(pdqBytesToHex);
   return out;

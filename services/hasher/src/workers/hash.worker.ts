@@ -3,14 +3,14 @@
  * and sharp; no logging, no metrics, no I/O beyond what video hashing needs (ffmpeg and a
  * private temporary file). The main thread counts and logs.
  *
- * It composes the library's parts (`decodeImage` + `pdqOfPixels`, `cryptoHashes`, `hashVideo`)
+ * It composes the library's parts (`decodeImage` + `pdqOfDecoded`, `cryptoHashes`, `hashVideo`)
  * exactly as `hashMediaOutcome` does, so that it can time PDQ (decoding included) and the
  * cryptographic hashes separately; `hash.worker.test.ts` checks that both give the same results.
  */
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { isSafeguardError } from '@safeguard/domain';
-import { configureSharp, cryptoHashes, decodeImage, hashVideo, pdqOfPixels, sniffMedia } from '@safeguard/hashing';
+import { configureSharp, cryptoHashes, decodeImage, hashVideo, pdqOfDecoded, sniffMedia } from '@safeguard/hashing';
 import type { HashImageOptions, MediaHashOutcome, VideoHashOptions } from '@safeguard/hashing';
 
 configureSharp({ concurrency: 1 });
@@ -58,7 +58,7 @@ export default async function hash(task: HashTask): Promise<HashTaskResult> {
       outcome = { ok: true, result };
     } else {
       const decoded = await decodeImage(bytes, task.image);
-      const pdq = pdqOfPixels(decoded.pixels, task.image.dihedral ?? false);
+      const pdq = pdqOfDecoded(decoded, task.image.dihedral ?? false);
       timings.pdq = seconds(started);
       const cryptoStarted = performance.now();
       const crypto = cryptoHashes(bytes);
