@@ -79,14 +79,20 @@ static void on_error_exit(j_common_ptr cinfo) {
 /*
  * Warnings (level -1): premature end of data aborts as media_truncated; other warnings (corrupt
  * entropy data, which libjpeg conceals) are counted and decoding goes on, as libvips does with
- * failOn "error", so both paths hash the same damaged files the same way. Trace messages
- * (level >= 0) are ignored.
+ * failOn "error", so both paths hash the same damaged files the same way; like libvips, a file
+ * that raises MAX_WARNINGS warnings is refused (decode_failed). Trace messages (level >= 0) are
+ * ignored.
  */
+#define MAX_WARNINGS 100
 static void on_emit_message(j_common_ptr cinfo, int level) {
   if (level >= 0) return;
-  cinfo->err->num_warnings++;
-  if (cinfo->err->msg_code != JWRN_JPEG_EOF) return;
   safeguard_error_mgr *err = (safeguard_error_mgr *)cinfo->err;
+  if (++cinfo->err->num_warnings >= MAX_WARNINGS) {
+    err->code = "decode_failed";
+    snprintf(err->message, sizeof err->message, "libjpeg: %d warnings (damaged data), last %d", MAX_WARNINGS, cinfo->err->msg_code);
+    longjmp(err->jump, 1);
+  }
+  if (cinfo->err->msg_code != JWRN_JPEG_EOF) return;
   err->code = "media_truncated";
   snprintf(err->message, sizeof err->message, "libjpeg warning %d (premature end of data)", cinfo->err->msg_code);
   longjmp(err->jump, 1);

@@ -215,7 +215,8 @@ function decodeJpegNatively(input: Buffer, limits: Required<DecodeLimits>, scale
     if (code === 'media_truncated') throw new MediaError('media_truncated', 'image data ends early (truncated)', { cause: err });
     if (code === 'decode_timeout') throw new MediaError('decode_timeout', 'decoding exceeded the time budget', { cause: err });
     if (code === 'media_dimensions_exceeded') throw new MediaError('media_dimensions_exceeded', 'image exceeds the limits', { cause: err });
-    throw new MediaError('decode_failed', 'image could not be decoded', { cause: err });
+    // As on the sharp path: damaged data that also lacks its end marker counts as truncated.
+    throw classifyDecodeFailure(new MediaError('decode_failed', 'image could not be decoded', { cause: err }), 'jpeg', input);
   }
   if (!r) return undefined;
   return {
