@@ -13,7 +13,7 @@
 import 'sharp';
 import type { HashImageOptions, VideoHashOptions } from '@safeguard/hashing';
 import { builtWorkerFile, transferableBuffer, WorkerPool, type WorkerSlot } from '@safeguard/service-runtime/worker-pool';
-import type { HashTask, HashTaskResult } from './workers/hash.worker';
+import type { HasherVersions, HashTask, HashTaskResult } from './workers/hash.worker';
 
 /** Settings of {@link HashPool}. */
 export interface HashPoolOptions {
@@ -59,8 +59,8 @@ export class HashPool implements HashExecutor {
   private constructor(
     private readonly pool: WorkerPool<HashTask, HashTaskResult>,
     private readonly options: HashPoolOptions,
-    /** sharp and libvips versions the workers run. */
-    readonly versions: { sharp: string; libvips: string },
+    /** sharp and libvips versions the workers run, and their JPEG decoder. */
+    readonly versions: HasherVersions,
   ) {}
 
   /**
@@ -77,7 +77,7 @@ export class HashPool implements HashExecutor {
       atomics: 'async',
       warmUp: { task: {} as HashTask, name: 'versions' },
     });
-    return new HashPool(pool, options, pool.warmUpAnswers[0] as { sharp: string; libvips: string });
+    return new HashPool(pool, options, pool.warmUpAnswers[0] as HasherVersions);
   }
 
   /** Worker threads. */

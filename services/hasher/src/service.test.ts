@@ -125,7 +125,7 @@ describe('hasher service (in-process transport)', () => {
         });
       }
     });
-    expect(service.hasherVersion).toMatch(/^safeguard-hasher\/\d+\.\d+\.\d+ sharp\/\S+ libvips\/\S+ pdq-exact$/);
+    expect(service.hasherVersion).toMatch(/^safeguard-hasher\/\d+\.\d+\.\d+ sharp\/\S+ libvips\/\S+ jpeg\/(libjpeg\d+|sharp) pdq-exact$/);
     expect(deadLetters()).toEqual([]);
     const metrics = await runtime.registry.metrics();
     expect(metricValue(metrics, 'safeguard_hasher_fetch_seconds_count', { scheme: 'http' })).toBe(6);

@@ -98,7 +98,7 @@ export async function startHasher(config: HasherConfig, runtime: ServiceRuntime,
     video: { framesPerSecond: hashing.videoFramesPerSecond, maxBytes: hashing.videoMaxBytes, timeoutMs: hashing.videoTimeoutMs },
   });
   parts.pool = pool;
-  const hasherVersion = `safeguard-hasher/${packageVersion()} sharp/${pool.versions.sharp} libvips/${pool.versions.libvips} pdq-${hashing.mode}`;
+  const hasherVersion = `safeguard-hasher/${packageVersion()} sharp/${pool.versions.sharp} libvips/${pool.versions.libvips} jpeg/${pool.versions.jpeg} pdq-${hashing.mode}`;
 
   const sizeLimit = sizeLimitOf(config);
   const schemes = new Set(config.fetch.schemes);

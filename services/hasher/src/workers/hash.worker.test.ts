@@ -72,6 +72,6 @@ describe('hash worker', () => {
   });
 
   it('reports the native versions it hashes with', () => {
-    expect(versions()).toEqual({ sharp: expect.stringMatching(/^\d+\.\d+/), libvips: expect.stringMatching(/^\d+\.\d+/) });
+    expect(versions()).toEqual({ sharp: expect.stringMatching(/^\d+\.\d+/), libvips: expect.stringMatching(/^\d+\.\d+/), jpeg: expect.stringMatching(/^(libjpeg\d+|sharp)$/) });
   });
 });

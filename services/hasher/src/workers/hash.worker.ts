@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { isSafeguardError } from '@safeguard/domain';
-import { configureSharp, cryptoHashes, decodeImage, hashVideo, pdqOfDecoded, sniffMedia } from '@safeguard/hashing';
+import { configureSharp, cryptoHashes, decodeImage, hashVideo, nativeJpeg, pdqOfDecoded, sniffMedia } from '@safeguard/hashing';
 import type { HashImageOptions, MediaHashOutcome, VideoHashOptions } from '@safeguard/hashing';
 
 configureSharp({ concurrency: 1 });
@@ -75,7 +75,18 @@ export default async function hash(task: HashTask): Promise<HashTaskResult> {
   return { outcome, timings, busySeconds: seconds(started) };
 }
 
-/** Versions of the native code this worker hashes with (part of the published `hasherVersion`). */
-export function versions(): { sharp: string; libvips: string } {
-  return { sharp: sharp.versions.sharp ?? 'unknown', libvips: sharp.versions.vips };
+/**
+ * Versions of the native code this worker hashes with (part of the published `hasherVersion`):
+ * sharp, libvips, and which decoder handles JPEGs (`libjpeg62`: the hashing package's native
+ * libjpeg-turbo decoder with that ABI; `sharp` when the addon is not built).
+ */
+export function versions(): HasherVersions {
+  return { sharp: sharp.versions.sharp ?? 'unknown', libvips: sharp.versions.vips, jpeg: nativeJpeg ? `libjpeg${nativeJpeg.libraryInfo().jpegLibVersion}` : 'sharp' };
+}
+
+/** See {@link versions}. */
+export interface HasherVersions {
+  sharp: string;
+  libvips: string;
+  jpeg: string;
 }
