@@ -48,7 +48,9 @@ const arg = (name, dflt) => {
 function nodeVariants(sharp, hashing) {
   const ours = { failOn: 'error', limitInputPixels: 100_000_000, sequentialRead: true, pages: 1, page: 0, ignoreIcc: true, autoOrient: false };
   return {
-    'ours-decodeImage': async (b) => (await hashing.decodeImage(b, { mode: 'exact' })).pixels.data,
+    // Through sharp (jpegDecoder 'sharp'): this profile compares full RGB decodes; the native JPEG
+    // path hands over only the 512×512 sample and is measured by run.js (safeguard-exact).
+    'ours-decodeImage': async (b) => (await hashing.decodeImage(b, { mode: 'exact', jpegDecoder: 'sharp' })).pixels.data,
     // decodeImage before the JPEG frame-header reader (commit after e3ee3f8): sharp metadata()
     // for dimensions and colour space, then the same pixel pipeline.
     'ours-before-metadata-then-pipeline': async (b) => {

@@ -1,7 +1,10 @@
 'use strict';
 /**
  * PDQ hashing benchmark: images per second per core, end to end (read, decode, hash), for
- *   - safeguard exact mode (default; bit-identical to the reference),
+ *   - safeguard exact mode (default; bit-identical to the reference): JPEGs through the native
+ *     libjpeg-turbo decoder of @safeguard/hashing (when built), everything else through sharp,
+ *   - safeguard exact mode through sharp only (`jpegDecoder: 'sharp'`), to show what the native
+ *     decoder changes,
  *   - safeguard fast mode (reduced-scale JPEG/WebP decode),
  *   - Meta's PDQ via Python `pdqhash` (PyPI) with PIL decoding (venv: bench/.work/venv),
  *   - Meta's C++ `pdq-photo-hasher` (path in env PDQ_CPP_BIN; skipped when absent; it shells out
@@ -24,7 +27,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const sharp = require('sharp');
-const { fastShrinkFactor } = require('@safeguard/hashing');
+const { fastShrinkFactor, nativeJpeg } = require('@safeguard/hashing');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const WORK = path.join(ROOT, 'bench', '.work');
@@ -248,7 +251,7 @@ async function main() {
   writeFileSync(listFile, photos.map((p) => p.file).join('\n') + '\n');
   log(`${photos.length} photographs, ${round(Math.min(...photos.map((p) => p.mp)))}–${round(Math.max(...photos.map((p) => p.mp)))} MP; pinned to CPU ${CPU}; ${ROUNDS} rounds × ${REPS} reps`);
 
-  const impls = ['safeguard-exact', 'safeguard-fast'];
+  const impls = ['safeguard-exact', 'safeguard-exact-sharp', 'safeguard-fast'];
   const skipped = {};
   if (existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import pdqhash, PIL, numpy'], { encoding: 'utf8' }).status === 0) impls.push('python-pdqhash');
   else skipped['python-pdqhash'] = `no Python with pdqhash at ${PYTHON} (python3 -m venv bench/.work/venv && bench/.work/venv/bin/pip install pdqhash pillow numpy scikit-image)`;
@@ -289,11 +292,12 @@ async function main() {
   const ratios = {};
   for (const subset of ['all', '4-12MP', '0.5-4MP']) {
     ratios[subset] = {};
-    for (const ours of ['safeguard-exact', 'safeguard-fast']) {
+    for (const ours of ['safeguard-exact', 'safeguard-exact-sharp', 'safeguard-fast']) {
       for (const ref of ['python-pdqhash', 'cpp-pdq-photo-hasher']) {
         if (impls.includes(ref)) ratios[subset][`${ours} / ${ref}`] = ratio(ours, ref, subset);
       }
     }
+    ratios[subset]['safeguard-exact / safeguard-exact-sharp'] = ratio('safeguard-exact', 'safeguard-exact-sharp', subset);
     ratios[subset]['safeguard-fast / safeguard-exact'] = ratio('safeguard-fast', 'safeguard-exact', subset);
   }
   // Typical per-image speed-up (median over images of the per-image time ratio, last round):
@@ -341,8 +345,8 @@ async function main() {
   const out = {
     benchmark: 'pdq-hashing',
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, pinnedCpu: CPU, node: process.version, sharp: sharp.versions },
-    method: 'each implementation in its own process pinned to one core (taskset), single-threaded libraries; per image: read + decode + PDQ (crypto hashes excluded, measured separately); implementations alternate image by image (starting implementation rotates); ratios per round, median over rounds. C++: one process per file as the tool is used (includes spawning ImageMagick convert); its decode share is timed by running convert alone.',
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, pinnedCpu: CPU, node: process.version, sharp: sharp.versions, nativeJpeg: nativeJpeg?.libraryInfo() ?? null },
+    method: 'each implementation in its own process pinned to one core (taskset), single-threaded libraries; per image: read + decode + PDQ (crypto hashes excluded, measured separately); implementations alternate image by image (starting implementation rotates); ratios per round, median over rounds. safeguard-exact decodes JPEGs with the native libjpeg-turbo decoder (machine.nativeJpeg), safeguard-exact-sharp with sharp (same hashes). C++: one process per file as the tool is used (includes spawning ImageMagick convert); its decode share is timed by running convert alone.',
     rounds: ROUNDS,
     repsPerImage: REPS,
     photographs: photos.map((p) => ({ file: p.file, width: p.width, height: p.height, mp: round(p.mp) })),
