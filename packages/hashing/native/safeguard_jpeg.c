@@ -55,7 +55,6 @@ typedef struct {
   struct jpeg_progress_mgr pub;
   struct timespec deadline;
   int max_scans;
-  safeguard_error_mgr *err;
 } safeguard_progress_mgr;
 
 static void fail_with(j_common_ptr cinfo, const char *code, const char *why) {
@@ -368,7 +367,6 @@ static napi_value decode_for_pdq(napi_env env, napi_callback_info info) {
   memset(&progress, 0, sizeof progress);
   progress.pub.progress_monitor = on_progress;
   progress.max_scans = max_scans;
-  progress.err = &jerr;
   clock_gettime(CLOCK_MONOTONIC, &progress.deadline);
   {
     const long long ns = (long long)(timeout_ms * 1e6);
