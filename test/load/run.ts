@@ -1,7 +1,7 @@
 // Load harness entry point (a script, not part of the test suite):
 //
 //   npx tsx test/load/run.ts [--smoke] [--rates 4,8,12] [--start-rate 4] [--factor 1.5] [--max-rate 80]
-//                            [--refine 2] [--step-seconds 45] [--burst 300] [--images mixed|photos|vectors] [--out load]
+//                            [--refine 2] [--step-seconds 45] [--burst 300] [--settle-ms 15000] [--images mixed|photos|vectors] [--out load]
 //
 // The broker and registry come from the testkit selection: KAFKA_BROKERS and SCHEMA_REGISTRY_URL
 // when set, else Testcontainers when a Docker engine answers, else `infra/infra.sh up`
@@ -47,6 +47,10 @@ function parseArgs(argv: readonly string[]): LoadOptions {
         break;
       case '--burst':
         out.burst = Math.round(num(value, flag));
+        break;
+      case '--settle-ms':
+        out.settleMs = Number(value);
+        if (!Number.isFinite(out.settleMs) || out.settleMs < 0) throw new Error('--settle-ms needs a number ≥ 0');
         break;
       case '--images':
         if (!['mixed', 'photos', 'vectors'].includes(value ?? '')) throw new Error('--images takes mixed, photos or vectors');
