@@ -154,6 +154,19 @@ describe('PdqHasher', () => {
     expect(() => new PdqHasher().hashDownsampled(new Float32Array(100))).toThrow(RangeError);
   });
 
+  it('exactly 64×64: the hash is of the unfiltered luma, the dihedral hashes of the filtered one, as in the reference (a window-1 filter)', () => {
+    const grey = picture(64, 64, 1, 11);
+    const luma = Float32Array.from(grey);
+    const filtered = new Float32Array(64 * 64);
+    jaroszDownsample64(Float32Array.from(grey), 64, 64, filtered, new JaroszScratch());
+    const r = new PdqHasher().hashPixels({ data: grey, width: 64, height: 64, channels: 1 }, { dihedral: true });
+    const unfilteredHash = new PdqHasher().hashDownsampled(luma);
+    const filteredHashes = new PdqHasher().hashDownsampled(filtered, { dihedral: true });
+    expect(pdqBytesToHex(r.hash)).toBe(pdqBytesToHex(unfilteredHash.hash));
+    expect(r.quality).toBe(unfilteredHash.quality);
+    expect(r.dihedral?.map(pdqBytesToHex)).toEqual(filteredHashes.dihedral?.map(pdqBytesToHex));
+  });
+
   it('ignores alpha and resamples large images to 512×512 by nearest neighbour', () => {
     const w = 1100;
     const h = 700;

@@ -114,8 +114,6 @@ export interface PdqResult {
 export class PdqHasher {
   /** Luma plane, row-major. */
   private luma = new Float32Array(PDQ_PRESIZE * PDQ_PRESIZE);
-  /** Copy of the luma kept for the dihedral path of exactly 64×64 inputs. */
-  private readonly luma64 = new Float32Array(64 * 64);
   private readonly scratch = new JaroszScratch();
   private readonly block64 = new Float32Array(64 * 64);
   private readonly block16x64 = new Float32Array(16 * 64);
@@ -220,14 +218,11 @@ export class PdqHasher {
       jaroszDownsample64(this.luma, rows, cols, this.block64, this.scratch);
       return this.hashBlock(options);
     }
-    // Exactly 64×64: the reference hashes the luma unfiltered, but its dihedral path filters.
+    // Exactly 64×64: the reference hashes the luma unfiltered, but its dihedral path filters
+    // (`luma` is still intact here: only the filter overwrites it).
     this.block64.set(this.luma.subarray(0, 64 * 64));
-    if (options.dihedral) this.luma64.set(this.luma.subarray(0, 64 * 64));
-    const quality = qualityOf(this.block64);
-    dct64To16(this.block64, this.block16x64, this.dct16);
-    const result: PdqResult = { hash: this.bitsOf(this.dct16), quality };
+    const result = this.hashBlock({});
     if (options.dihedral) {
-      this.luma.set(this.luma64);
       jaroszDownsample64(this.luma, rows, cols, this.block64, this.scratch);
       dct64To16(this.block64, this.block16x64, this.dct16);
       result.dihedral = this.dihedralOf(this.dct16);
