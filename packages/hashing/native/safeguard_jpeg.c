@@ -422,7 +422,6 @@ static napi_value decode_for_pdq(napi_env env, napi_callback_info info) {
   while ((int)cinfo.output_scanline < h) {
     JSAMPROW r = row;
     const int y = (int)cinfo.output_scanline;
-#ifndef SAFEGUARD_JPEG_NO_SKIP /* for measuring what skipping saves */
     if (!all_grey && next < rows && ys[next] > y) {
       /* Rows the sample never reads, once grey detection is settled: libjpeg-turbo still decodes
        * their entropy data (so damage and truncation are seen as in a full decode) but skips
@@ -431,7 +430,6 @@ static napi_value decode_for_pdq(napi_env env, napi_callback_info info) {
       jpeg_skip_scanlines(&cinfo, (JDIMENSION)(ys[next] - y));
       continue;
     }
-#endif
     jpeg_read_scanlines(&cinfo, &r, 1);
     if (all_grey) {
       for (int i = 0; i < w * 3; i += 3) {
@@ -459,6 +457,9 @@ static napi_value decode_for_pdq(napi_env env, napi_callback_info info) {
   /* No jpeg_finish_decompress: like libvips, stop after the last scanline. What follows the image
    * data (markers, garbage, a missing EOI) does not change the pixels and does not refuse the file. */
   jpeg_destroy_decompress(&cinfo);
+  free(row);
+  free(xs);
+  free(ys);
 
   const int grey = grey_coded || all_grey;
   const int channels = grey ? 1 : nc;
@@ -470,10 +471,7 @@ static napi_value decode_for_pdq(napi_env env, napi_callback_info info) {
   float block[64 * 64];
   const int filtered = rows >= 5 && cols >= 5 && !(rows == 64 && cols == 64);
   if (filtered && !jarosz_block64(out, rows, cols, channels, block)) {
-    free(row);
     free(out);
-    free(xs);
-    free(ys);
     return throw_coded(env, "decode_failed", "out of memory");
   }
   napi_value result, array_buffer, data, grey_value;
@@ -489,17 +487,11 @@ static napi_value decode_for_pdq(napi_env env, napi_callback_info info) {
     }
   }
   if (napi_create_arraybuffer(env, out_length, &target, &array_buffer) != napi_ok) {
-    free(row);
     free(out);
-    free(xs);
-    free(ys);
     return throw_coded(env, "decode_failed", "out of memory");
   }
   memcpy(target, out, out_length);
-  free(row);
   free(out);
-  free(xs);
-  free(ys);
   napi_create_typedarray(env, napi_uint8_array, out_length, array_buffer, 0, &data);
   set_number(env, result, "width", width);
   set_number(env, result, "height", height);
