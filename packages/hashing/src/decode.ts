@@ -88,13 +88,10 @@ export interface DecodedImage {
   /** Height of the stored image (first page), in pixels, before any fast-mode reduction. */
   height: number;
   /**
-   * True when `pixels` is already the reference's 512×512 nearest-neighbour sample of a larger
-   * image (the native JPEG path); hashing it gives the same PDQ as hashing the whole image.
-   */
-  sampled?: boolean;
-  /**
    * PDQ's 64×64 filtered and decimated luma of `pixels`, when the decoder computed it (the native
-   * JPEG path); `pdqOfDecoded` then hashes it instead of filtering `pixels` again.
+   * JPEG path, whose `pixels` of an image larger than 512 on a side are already the reference's
+   * 512×512 nearest-neighbour sample: hashing them gives the same PDQ as hashing the whole
+   * image); `pdqOfDecoded` then hashes it instead of filtering `pixels` again.
    */
   downsampled?: Float32Array;
 }
@@ -224,7 +221,6 @@ function decodeJpegNatively(input: Buffer, limits: Required<DecodeLimits>, scale
     format: 'jpeg',
     width: r.width,
     height: r.height,
-    sampled: r.sampledWidth !== r.width || r.sampledHeight !== r.height,
     ...(r.downsampled ? { downsampled: r.downsampled } : {}),
   };
 }

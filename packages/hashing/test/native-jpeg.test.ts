@@ -182,26 +182,27 @@ describeNative('native JPEG decoding: same pixels as sharp, sampled', () => {
     expect(Object.keys(counts).sort()).toEqual(['hashed', 'refused decode_failed', 'refused media_truncated']);
   });
 
-  it('decodeImage hands over the 512×512 sample of a large JPEG, marked sampled and grey-checked', async () => {
+  it('decodeImage hands over the 512×512 sample of a large JPEG, grey-checked, with its 64×64 filtered luma', async () => {
     const colour = readFileSync(join(VECTORS_DIR, 'images', 'bridge-mods', 'aaa-orig.jpg'));
     const big = await sharp(colour).resize(1600, 900, { fit: 'fill' }).jpeg().toBuffer();
     const d = await decodeImage(big);
-    expect({ width: d.width, height: d.height, sampled: d.sampled }).toEqual({ width: 1600, height: 900, sampled: true });
+    expect({ width: d.width, height: d.height, downsampled: d.downsampled?.length }).toEqual({ width: 1600, height: 900, downsampled: 64 * 64 });
     expect({ w: d.pixels.width, h: d.pixels.height, channels: d.pixels.channels, greyChecked: d.pixels.greyChecked }).toEqual({ w: 512, h: 512, channels: 3, greyChecked: true });
     const viaSharp = await decodeImage(big, { jpegDecoder: 'sharp' });
-    expect({ w: viaSharp.pixels.width, sampled: viaSharp.sampled }).toEqual({ w: 1600, sampled: undefined });
+    expect({ w: viaSharp.pixels.width, downsampled: viaSharp.downsampled }).toEqual({ w: 1600, downsampled: undefined });
   });
 
   it('autoOrient decodes through sharp', async () => {
     const big = await sharp(benignJpeg()).resize(2000, 1800, { fit: 'fill' }).jpeg().toBuffer();
-    expect((await decodeImage(big, { autoOrient: true })).sampled).toBeUndefined();
+    const oriented = await decodeImage(big, { autoOrient: true });
+    expect({ w: oriented.pixels.width, downsampled: oriented.downsampled }).toEqual({ w: 2000, downsampled: undefined });
   });
 
   it('fast mode: decodes at 1/factor in the DCT domain (libjpeg scaled IDCT), then the 512×512 sample; stored size reported; close to exact', async () => {
     const colour = readFileSync(join(VECTORS_DIR, 'images', 'bridge-mods', 'aaa-orig.jpg'));
     const big = await sharp(colour).resize(4000, 3000, { fit: 'fill' }).jpeg({ quality: 90 }).toBuffer();
     const fast = await decodeImage(big, { mode: 'fast' });
-    expect({ width: fast.width, height: fast.height, sampled: fast.sampled, w: fast.pixels.width, h: fast.pixels.height }).toEqual({ width: 4000, height: 3000, sampled: true, w: 512, h: 512 });
+    expect({ width: fast.width, height: fast.height, downsampled: fast.downsampled?.length, w: fast.pixels.width, h: fast.pixels.height }).toEqual({ width: 4000, height: 3000, downsampled: 64 * 64, w: 512, h: 512 });
     const exact = await hashImage(big);
     const viaNative = await hashImage(big, { mode: 'fast' });
     const viaSharp = await hashImage(big, { mode: 'fast', jpegDecoder: 'sharp' });
