@@ -23,13 +23,14 @@
  * Corpus: bench/.work/hashing-bench-files.txt (written by bench/hashing/run.js). Needs the built
  * dist of @safeguard/hashing. Writes bench/results/hashing-decode-profile.json.
  */
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const { existsSync, mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 const { performance } = require('node:perf_hooks');
+const { startLineWorker } = require('./line-worker');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const WORK = path.join(ROOT, 'bench', '.work');
@@ -106,21 +107,10 @@ async function nodeWorker(kind) {
 
 // ---------------------------------------------------------------- orchestrator
 
+/** A worker pinned to the bench core that answers one JSON request line with one JSON line. */
 function lineWorker(cmd, cmdArgs, env = ENV) {
-  const child = spawn('taskset', ['-c', CPU, cmd, ...cmdArgs], { env, stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting = [];
-  readline.createInterface({ input: child.stdout }).on('line', (l) => waiting.shift()?.(JSON.parse(l)));
-  const next = () => new Promise((resolve) => waiting.push(resolve));
-  const ready = next();
-  return {
-    ready,
-    ask(msg) {
-      const p = next();
-      child.stdin.write(JSON.stringify(msg) + '\n');
-      return p;
-    },
-    stop: () => child.stdin.end(),
-  };
+  const worker = startLineWorker('taskset', ['-c', CPU, cmd, ...cmdArgs], env);
+  return { ready: worker.ready, ask: (msg) => worker.request(JSON.stringify(msg)), stop: worker.stop };
 }
 
 // PIL decodes in process; djpeg runs as a child of this (pinned) worker so that its CPU time

@@ -20,14 +20,14 @@
  * Writes bench/results/hashing.json. Needs `npm run build` (dist of @safeguard/hashing),
  * `apt install mate-backgrounds` (photographs), the venv (see README) for Python.
  */
-const { spawn, spawnSync } = require('node:child_process');
-const readline = require('node:readline');
+const { spawnSync } = require('node:child_process');
 const { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const sharp = require('sharp');
 const { fastShrinkFactor, nativeJpeg } = require('@safeguard/hashing');
+const { startLineWorker } = require('./line-worker');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const WORK = path.join(ROOT, 'bench', '.work');
@@ -103,23 +103,8 @@ function startWorker(impl, warmFile, pin = true) {
     impl === 'python-pdqhash'
       ? [PYTHON, path.join(__dirname, 'pdqhash_worker.py'), String(REPS), warmFile]
       : [process.execPath, path.join(__dirname, 'js-worker.js'), impl.replace('safeguard-', ''), String(REPS), warmFile];
-  const child = spawn(pin ? 'taskset' : cmd[0], pin ? ['-c', CPU, ...cmd] : cmd.slice(1), { env: SINGLE_THREAD_ENV, stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = readline.createInterface({ input: child.stdout });
-  const waiting = [];
-  lines.on('line', (line) => waiting.shift()?.(JSON.parse(line)));
-  const next = () => new Promise((resolve) => waiting.push(resolve));
-  const ready = next();
-  return {
-    ready,
-    measure(file) {
-      const answer = next();
-      child.stdin.write(file + '\n');
-      return answer;
-    },
-    stop() {
-      child.stdin.end();
-    },
-  };
+  const worker = pin ? startLineWorker('taskset', ['-c', CPU, ...cmd], SINGLE_THREAD_ENV) : startLineWorker(cmd[0], cmd.slice(1), SINGLE_THREAD_ENV);
+  return { ready: worker.ready, measure: (file) => worker.request(file), stop: worker.stop };
 }
 
 /** The C++ tool on one file (one process, as it is used), plus `convert … pnm:-` alone for the decode share. */
